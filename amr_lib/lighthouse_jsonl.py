@@ -57,7 +57,8 @@ class MomentAnnotation:
         _check_text(self.query, "query")
         _check_text(self.vid, "vid")
         if not _is_number(self.duration) or not math.isfinite(self.duration) or self.duration <= 0:
-            raise LighthouseFormatError(f"'duration' must be a positive number, got {self.duration!r}")
+            raise LighthouseFormatError(
+                f"'duration' must be a positive number, got {self.duration!r}")
         windows = _windows(self.relevant_windows, "relevant_windows", columns=2)
         if len(windows) == 0:
             raise LighthouseFormatError("'relevant_windows' is empty: a query needs a moment")

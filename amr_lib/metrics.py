@@ -155,7 +155,8 @@ def _align(
         problems.append(f"predictions repeat qids {_some(_repeated([p.qid for p in predictions]))}")
     missing = [q for q in gt_qids if q not in by_qid]
     if missing:
-        problems.append(f"predictions are missing {len(missing)} annotated qid(s): {_some(missing)}")
+        problems.append(
+            f"predictions are missing {len(missing)} annotated qid(s): {_some(missing)}")
     extra = sorted(set(by_qid) - set(gt_qids), key=str)
     if extra:
         problems.append(f"predictions have {len(extra)} qid(s) not in the annotations: "
