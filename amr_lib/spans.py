@@ -20,12 +20,15 @@ stay finite there.
 
 from __future__ import annotations
 
-from typing import TypeVar
+import sys
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
-import torch
 
-Spans = TypeVar("Spans", np.ndarray, torch.Tensor)
+if TYPE_CHECKING:
+    import torch
+
+Spans = TypeVar("Spans", np.ndarray, "torch.Tensor")
 
 
 def span_xx_to_cxw(spans_xx: Spans) -> Spans:
@@ -72,7 +75,8 @@ def generalized_temporal_iou(spans_a_xx: Spans, spans_b_xx: Spans) -> Spans:
 def _overlap(spans_a_xx: Spans, spans_b_xx: Spans) -> tuple[Spans, Spans, Spans]:
     """Intersection, union and hull lengths of broadcastable start/end spans."""
     torch_input = _is_torch(spans_a_xx)
-    maximum, minimum = (torch.maximum, torch.minimum) if torch_input else (np.maximum, np.minimum)
+    xp = sys.modules["torch"] if torch_input else np
+    maximum, minimum = xp.maximum, xp.minimum
     start_a, end_a = spans_a_xx[..., 0], spans_a_xx[..., 1]
     start_b, end_b = spans_b_xx[..., 0], spans_b_xx[..., 1]
     overlap = minimum(end_a, end_b) - maximum(start_a, start_b)
@@ -86,6 +90,7 @@ def _safe_ratio(numerator: Spans, denominator: Spans) -> Spans:
     """``numerator / denominator`` with 0 where the denominator is 0 (no NaN, finite grads)."""
     positive = denominator > 0
     if _is_torch(denominator):
+        torch = sys.modules["torch"]
         ones = torch.ones_like(denominator)
         return torch.where(positive, numerator / torch.where(positive, denominator, ones), 0.0)
     safe = np.where(positive, denominator, 1.0)
@@ -94,9 +99,12 @@ def _safe_ratio(numerator: Spans, denominator: Spans) -> Spans:
 
 def _stack(parts: list[Spans]) -> Spans:
     if _is_torch(parts[0]):
-        return torch.stack(parts, dim=-1)
+        return sys.modules["torch"].stack(parts, dim=-1)
     return np.stack(parts, axis=-1)
 
 
 def _is_torch(x: object) -> bool:
-    return isinstance(x, torch.Tensor)
+    # torch is imported only by callers that use it: a tensor implies torch is loaded, and
+    # numpy-only users (metrics, the `amr evaluate` command) skip its ~1 s import.
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)

@@ -1,5 +1,7 @@
 import json
 import random
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -196,3 +198,11 @@ def test_released_clotho_moment_with_shifted_predictions_matches_reference(relea
     assert report == reference_metrics.evaluate(gt, pred)
     assert 0 < report["mAP"] < 100
     assert json.loads(json.dumps(report)) == report
+
+
+def test_metrics_do_not_import_torch():
+    """`amr evaluate` stays fast: scoring JSONL needs numpy only, not torch's 1 s import."""
+    code = "import sys, amr_lib.cli, amr_lib.metrics; print('torch' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "False"
