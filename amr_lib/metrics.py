@@ -38,16 +38,22 @@ MAX_PREDICTIONS = 10  # Lighthouse keeps the first 10 windows of each query for 
 
 @dataclass(frozen=True)
 class MomentScores:
-    """Unrounded fractions in ``[0, 1]`` for each query and IoU threshold.
+    """Unrounded per-query results for each IoU threshold.
 
-    ``recall_at_1``: ``(Q, T)`` bool, top-1 hit; ``average_precision``: ``(Q, T)`` float64;
-    ``qids``: the ``Q`` query ids in annotation order; ``thresholds``: the ``T`` IoU levels.
+    ``qids``: the ``Q`` query ids in annotation order; ``thresholds``: the ``T`` IoU levels;
+    ``recall_at_1``: ``(Q, T)`` bool, top-1 hit; ``average_precision``: ``(Q, T)`` float64
+    in ``[0, 1]``; ``true_positive``: ``(Q, T, K)`` bool, the matching outcome of each kept
+    prediction in descending-score order (False at padding); ``prediction_valid``: ``(Q, K)``
+    bool, which of those ranks hold a prediction; ``num_ground_truth``: ``(Q,)`` windows.
     """
 
     qids: tuple
     thresholds: tuple[float, ...]
     recall_at_1: np.ndarray
     average_precision: np.ndarray
+    true_positive: np.ndarray
+    prediction_valid: np.ndarray
+    num_ground_truth: np.ndarray
 
     def summary(self) -> dict[str, float]:
         """Lighthouse's report: ``R1@t``, ``mAP@t`` and average ``mAP``, x100, 2 decimals."""
@@ -83,11 +89,23 @@ def score_queries(
     thresholds_array = np.asarray(thresholds, dtype=np.float64)
     gt, gt_valid = _pad([a.relevant_windows for a in annotations], 2)
     pred, pred_valid = _pad([p.pred_relevant_windows[:MAX_PREDICTIONS] for p in ordered], 3)
+    recall_at_1 = _recall_at_1(pred, pred_valid, gt, gt_valid, thresholds_array)
+    order = _score_order(pred, pred_valid)
+    pred = np.take_along_axis(pred, order[..., None], axis=1)
+    pred_valid = np.take_along_axis(pred_valid, order, axis=1)
+    true_positive = _greedy_matching(pred, pred_valid, gt, gt_valid, thresholds_array)
+    envelope = interpolated_precision(true_positive, pred_valid[:, None, :])
+    num_gt = gt_valid.sum(axis=1)
+    # Recall grows by 1/G exactly at true positives; AP sums envelope * recall step there.
+    average_precision = (envelope * true_positive).sum(axis=-1) / num_gt[:, None]
     return MomentScores(
         qids=tuple(a.qid for a in annotations),
         thresholds=tuple(float(t) for t in thresholds),
-        recall_at_1=_recall_at_1(pred, pred_valid, gt, gt_valid, thresholds_array),
-        average_precision=_average_precision(pred, pred_valid, gt, gt_valid, thresholds_array),
+        recall_at_1=recall_at_1,
+        average_precision=average_precision,
+        true_positive=true_positive,
+        prediction_valid=pred_valid,
+        num_ground_truth=num_gt,
     )
 
 
@@ -105,15 +123,15 @@ def _recall_at_1(pred, pred_valid, gt, gt_valid, thresholds) -> np.ndarray:
     return (hit_iou[:, None] >= thresholds) & pred_valid[:, :1]
 
 
-def _average_precision(pred, pred_valid, gt, gt_valid, thresholds) -> np.ndarray:
-    """``(Q, T)`` interpolated AP with greedy matching, all queries at once."""
-    num_queries, num_thresholds = len(pred), len(thresholds)
-    # Rank by descending score; stable so that ties keep file order, as Python's sort does.
-    order = np.argsort(np.where(pred_valid, -pred[..., 2], np.inf), axis=1, kind="stable")
-    pred = np.take_along_axis(pred, order[..., None], axis=1)
-    pred_valid = np.take_along_axis(pred_valid, order, axis=1)
-    iou = np.where(gt_valid[:, None, :], temporal_iou(pred[..., :2], gt), -np.inf)  # (Q, K, G)
+def _score_order(pred, pred_valid) -> np.ndarray:
+    """``(Q, K)`` ranks by descending score; stable, so ties keep file order (Python's sort)."""
+    return np.argsort(np.where(pred_valid, -pred[..., 2], np.inf), axis=1, kind="stable")
 
+
+def _greedy_matching(pred, pred_valid, gt, gt_valid, thresholds) -> np.ndarray:
+    """``(Q, T, K)`` bool true positives of score-ordered predictions, all queries at once."""
+    num_queries, num_thresholds = len(pred), len(thresholds)
+    iou = np.where(gt_valid[:, None, :], temporal_iou(pred[..., :2], gt), -np.inf)  # (Q, K, G)
     claimed = np.zeros((num_queries, num_thresholds, gt.shape[1]), dtype=bool)   # (Q, T, G)
     true_positive = np.zeros((num_queries, num_thresholds, pred.shape[1]), dtype=bool)
     rows = np.arange(num_queries)[:, None]
@@ -130,16 +148,24 @@ def _average_precision(pred, pred_valid, gt, gt_valid, thresholds) -> np.ndarray
         matched = eligible.any(axis=-1)                                         # (Q, T)
         claimed[rows, columns, choice] |= matched
         true_positive[:, :, rank] = matched
+    return true_positive
 
-    tp_count = np.cumsum(true_positive, axis=-1)                                # (Q, T, K)
-    seen = np.cumsum(pred_valid, axis=-1)[:, None, :]                           # (Q, 1, K)
+
+def interpolated_precision(true_positive: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """VOC-interpolated precision at each rank: the best precision at that rank or later.
+
+    ``true_positive``: ``(..., K)`` bool, predictions in score order; ``valid``: a mask
+    broadcastable to it (False for padding). Returns ``(..., K)`` float64, 0 at padding.
+    AP is the mean of this envelope over the ranks of the true positives, scaled by the
+    share of ground-truth windows found: ``sum(envelope * true_positive) / num_gt``.
+    """
+    valid = np.broadcast_to(valid, true_positive.shape)
+    tp_count = np.cumsum(true_positive, axis=-1)
+    seen = np.cumsum(valid, axis=-1)
     precision = np.divide(tp_count, seen, out=np.zeros(tp_count.shape), where=seen > 0)
-    precision *= pred_valid[:, None, :]
-    # Interpolation: the best precision at this rank or any later one (trailing 0 implied).
-    envelope = np.maximum.accumulate(precision[..., ::-1], axis=-1)[..., ::-1]
-    # Recall grows by 1/G exactly at true positives; AP sums envelope * recall step there.
-    num_gt = gt_valid.sum(axis=1)[:, None]                                      # (Q, 1)
-    return (envelope * true_positive).sum(axis=-1) / num_gt
+    precision *= valid
+    # a trailing precision of 0 is implied after the last rank, so the envelope ends at >= 0
+    return np.maximum.accumulate(precision[..., ::-1], axis=-1)[..., ::-1]
 
 
 def _align(

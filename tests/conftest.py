@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib
 import pytest
 
 from amr_lib import config
+
+matplotlib.use("Agg")  # tests draw figures without a screen
 
 
 @pytest.fixture(scope="session")

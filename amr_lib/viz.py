@@ -1,0 +1,95 @@
+"""Figures for the book: moments on a timeline, IoU, precision-recall.
+
+Each function draws on a matplotlib ``Axes`` it is given (or a new one) and returns it, so
+chapters compose them into their own layouts. Times are in seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+
+from amr_lib.metrics import interpolated_precision
+from amr_lib.spans import generalized_temporal_iou_paired, temporal_iou_paired
+
+GROUND_TRUTH_COLOR = "#2a9d8f"
+PREDICTION_COLOR = "#e76f51"
+
+
+def plot_moments(
+    ground_truth_xx: Sequence[Sequence[float]],
+    predictions: Sequence[Sequence[float]] = (),
+    duration: float = 60.0,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Ground-truth moments as shaded bands, predictions ``(start, end, score)`` as bars.
+
+    Predictions are drawn one per row in the order given (rank 1 at the top), labelled with
+    their score.
+    """
+    ax = ax or plt.subplots(figsize=(8, 0.6 + 0.35 * max(len(predictions), 1)))[1]
+    for start, end in ground_truth_xx:
+        ax.axvspan(start, end, color=GROUND_TRUTH_COLOR, alpha=0.25, lw=0)
+    for rank, (start, end, score) in enumerate(predictions):
+        y = len(predictions) - rank
+        ax.plot([start, end], [y, y], color=PREDICTION_COLOR, lw=5, solid_capstyle="butt")
+        ax.annotate(f"{score:.2f}", (end, y), xytext=(4, 0), textcoords="offset points",
+                    va="center", fontsize=8)
+    ax.set(xlim=(0, duration), ylim=(0.3, len(predictions) + 0.7), xlabel="time (s)",
+           yticks=range(1, len(predictions) + 1),
+           yticklabels=[f"#{len(predictions) - i}" for i in range(len(predictions))])
+    if title:
+        ax.set_title(title, loc="left", fontsize=10)
+    return ax
+
+
+def plot_iou(span_a_xx: Sequence[float], span_b_xx: Sequence[float],
+             ax: Axes | None = None) -> Axes:
+    """Two spans, their intersection and their hull, with IoU and gIoU in the title."""
+    ax = ax or plt.subplots(figsize=(8, 1.8))[1]
+    a, b = np.asarray(span_a_xx, float), np.asarray(span_b_xx, float)
+    ax.plot(a, [2, 2], color=GROUND_TRUTH_COLOR, lw=8, solid_capstyle="butt", label="A")
+    ax.plot(b, [1, 1], color=PREDICTION_COLOR, lw=8, solid_capstyle="butt", label="B")
+    low, high = max(a[0], b[0]), min(a[1], b[1])
+    if high > low:
+        ax.axvspan(low, high, color="0.5", alpha=0.3, lw=0, label="A ∩ B")
+    hull = (min(a[0], b[0]), max(a[1], b[1]))
+    ax.annotate("", xy=(hull[0], 0.4), xytext=(hull[1], 0.4),
+                arrowprops={"arrowstyle": "<->", "color": "0.3"})
+    ax.text(np.mean(hull), 0.55, "hull", ha="center", fontsize=8, color="0.3")
+    iou = float(temporal_iou_paired(a, b))
+    giou = float(generalized_temporal_iou_paired(a, b))
+    margin = 0.05 * (hull[1] - hull[0] or 1.0)
+    ax.set(xlim=(hull[0] - margin, hull[1] + margin), ylim=(0, 2.6), yticks=[],
+           xlabel="time (s)", title=f"IoU = {iou:.3f}    gIoU = {giou:.3f}")
+    ax.legend(loc="upper right", fontsize=8, ncol=3, frameon=False)
+    return ax
+
+
+def plot_precision_recall(true_positive: np.ndarray, num_ground_truth: int,
+                          ax: Axes | None = None, label: str = "") -> Axes:
+    """Precision-recall of one ranked list (``(K,)`` bool hits) and its interpolated envelope.
+
+    The shaded area under the envelope is the query's average precision.
+    """
+    ax = ax or plt.subplots(figsize=(4, 3))[1]
+    hits = np.asarray(true_positive, bool)
+    ranks = np.arange(1, len(hits) + 1)
+    precision = np.cumsum(hits) / ranks
+    recall = np.cumsum(hits) / num_ground_truth
+    envelope = interpolated_precision(hits, np.ones_like(hits))
+    ap = float((envelope * hits).sum() / num_ground_truth)
+    line = ax.plot(recall, precision, "o", alpha=0.6)[0]
+    steps_recall = np.concatenate([[0.0], recall[hits]])
+    steps_precision = np.concatenate([envelope[hits], [0.0]])
+    ax.step(steps_recall, steps_precision, where="post", color=line.get_color(),
+            label=f"{label} AP = {ap:.3f}".strip())
+    ax.fill_between(steps_recall, steps_precision, step="post", color=line.get_color(),
+                    alpha=0.15)
+    ax.set(xlim=(0, 1.05), ylim=(0, 1.05), xlabel="recall", ylabel="precision")
+    ax.legend(fontsize=8, frameon=False)
+    return ax
