@@ -1,0 +1,32 @@
+# Two commands for a fresh clone with only Python 3.11 present:
+#   make book   execute and render the book (default profile: quick, CPU)
+#   make test   lint, unit tests and every chapter notebook under nbmake
+# Both create .venv from requirements.txt when it is missing or out of date.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: book test lint venv clean
+
+book: $(INSTALLED)
+	$(BIN)/jupyter-book build . -W -n --keep-going
+
+test: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+
+venv: $(INSTALLED)
+
+$(INSTALLED): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+clean:
+	rm -rf _build .pytest_cache .ruff_cache
