@@ -1,0 +1,1 @@
+"""Clip corpora (captioned sound events) and background corpora (long recordings)."""
