@@ -1,6 +1,8 @@
 """The ``amr`` command.
 
-``amr evaluate GT.jsonl PRED.jsonl [--json]``: Lighthouse's R1@IoU / mAP@IoU report.
+- ``amr evaluate GT.jsonl PRED.jsonl [--json]``: Lighthouse's R1@IoU / mAP@IoU report.
+- ``amr simulate --clips KIND --backgrounds KIND --split SPLIT --out DIR``: a Clotho-Moment
+  style split (recipes, annotations, optionally audio).
 
 Each subcommand parses its arguments and calls one library function with explicit values;
 no argument namespace travels into the library.
@@ -15,8 +17,13 @@ import warnings
 from collections.abc import Sequence
 
 from amr_lib import __version__
+from amr_lib.audio import AudioError
+from amr_lib.clotho_moment import simulate_split, write_split
+from amr_lib.corpora import BACKGROUND_KINDS, CLIP_KINDS, CorpusSpec
+from amr_lib.corpora.base import SPLITS, CorpusError
 from amr_lib.lighthouse_jsonl import LighthouseFormatError, read_annotations, read_predictions
 from amr_lib.metrics import IOU_THRESHOLDS, evaluate
+from amr_lib.simulate import SimulationConfig
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -28,13 +35,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            status = _evaluate(args.annotations, args.predictions, as_json=args.json)
-        except (LighthouseFormatError, FileNotFoundError, ValueError) as error:
+            status = _run(args)
+        except (LighthouseFormatError, CorpusError, AudioError, FileNotFoundError,
+                FileExistsError, ValueError) as error:
             print(f"amr {args.command}: error: {error}", file=sys.stderr)
             status = 2
     for warning in caught:
         print(f"amr {args.command}: warning: {warning.message}", file=sys.stderr)
     return status
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Unpack the parsed arguments into one library call per subcommand."""
+    if args.command == "evaluate":
+        return _evaluate(args.annotations, args.predictions, as_json=args.json)
+    return _simulate(
+        clips=CorpusSpec(args.clips, args.clip_root, args.seed),
+        backgrounds=CorpusSpec(args.backgrounds, args.background_root, args.seed),
+        split=args.split, out=args.out, seed=args.seed, max_segments=args.max_segments,
+        write_audio=args.write_audio, sample_rate=args.sample_rate,
+        segment_s=args.segment_s, mean_gap_s=args.mean_gap_s)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,12 +71,49 @@ def _parser() -> argparse.ArgumentParser:
     evaluate_parser.add_argument("predictions", help="prediction JSONL (pred_relevant_windows)")
     evaluate_parser.add_argument("--json", action="store_true",
                                  help="print one JSON object instead of the table")
+
+    simulate = commands.add_parser(
+        "simulate", help="simulate a Clotho-Moment style split (Algorithm 1)",
+        description="Overlay captioned clips on background segments; write recipes.jsonl, "
+                    "annotations.jsonl and simulation.json (and audio/ with --write-audio) "
+                    "to a new folder.")
+    simulate.add_argument("--clips", choices=CLIP_KINDS, required=True)
+    simulate.add_argument("--clip-root", help="clip corpus folder (default: under "
+                                              "AMR_DATA_ROOT for esc50/clotho)")
+    simulate.add_argument("--backgrounds", choices=BACKGROUND_KINDS, required=True)
+    simulate.add_argument("--background-root", help="folder of long recordings (default: "
+                                                    "AMR_DATA_ROOT/urban_ambience/audio)")
+    simulate.add_argument("--split", choices=SPLITS, required=True)
+    simulate.add_argument("--out", required=True, help="new (or empty) output folder")
+    simulate.add_argument("--seed", type=int, default=0)
+    simulate.add_argument("--max-segments", type=int, help="use at most N background segments")
+    simulate.add_argument("--write-audio", action="store_true",
+                          help="also render every mixture to OUT/audio/{vid}.wav")
+    defaults = SimulationConfig()
+    simulate.add_argument("--sample-rate", type=int, default=defaults.sample_rate,
+                          help="Hz of the rendered mixtures (default %(default)s)")
+    simulate.add_argument("--segment-s", type=float, default=defaults.segment_s,
+                          help="background segment length in seconds (default %(default)s)")
+    simulate.add_argument("--mean-gap-s", type=float, default=defaults.mean_gap_s,
+                          help="mean exponential gap before each event (default %(default)s)")
     return parser
 
 
 def _evaluate(annotations_path: str, predictions_path: str, as_json: bool) -> int:
     report = evaluate(read_annotations(annotations_path), read_predictions(predictions_path))
     print(json.dumps(report) if as_json else format_report(report))
+    return 0
+
+
+def _simulate(clips: CorpusSpec, backgrounds: CorpusSpec, split: str, out: str, seed: int,
+              max_segments: int | None, write_audio: bool, sample_rate: int, segment_s: float,
+              mean_gap_s: float) -> int:
+    config = SimulationConfig(segment_s=segment_s, mean_gap_s=mean_gap_s,
+                              sample_rate=sample_rate)
+    result = simulate_split(clips, backgrounds, split, config, seed, max_segments)
+    folder = write_split(result, out, write_audio=write_audio)
+    print(f"{folder}: {len(result.recipes)} segments, {len(result.annotations)} queries"
+          + (", audio rendered" if write_audio else ""))
     return 0
 
 

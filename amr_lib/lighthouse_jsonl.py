@@ -16,17 +16,16 @@ windows are not ranked emits :class:`UnrankedPredictionsWarning`.
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import tempfile
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from amr_lib.jsonl import read_json_lines, write_json_lines
 
 QueryId = int | str
 
@@ -131,19 +130,17 @@ def read_predictions(path: str | Path) -> list[MomentPrediction]:
 
 def write_annotations(path: str | Path, annotations: Iterable[MomentAnnotation]) -> None:
     """Write annotations as JSONL, atomically (a partial file never appears at ``path``)."""
-    _write_atomic(Path(path), (a.to_json() for a in annotations))
+    write_json_lines(Path(path), (a.to_json() for a in annotations))
 
 
 def write_predictions(path: str | Path, predictions: Iterable[MomentPrediction]) -> None:
     """Write predictions as JSONL, atomically (a partial file never appears at ``path``)."""
-    _write_atomic(Path(path), (p.to_json() for p in predictions))
+    write_json_lines(Path(path), (p.to_json() for p in predictions))
 
 
 def _read(path: Path, parse) -> list:
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
     records, first_line_of_qid = [], {}
-    for line_number, record in _json_lines(path):
+    for line_number, record in read_json_lines(path, LighthouseFormatError):
         try:
             item = parse(record)
         except LighthouseFormatError as error:
@@ -157,37 +154,6 @@ def _read(path: Path, parse) -> list:
     if not records:
         raise LighthouseFormatError(f"{path}: empty file, no JSON records")
     return records
-
-
-def _json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield ``(line_number, object)`` for each non-blank line."""
-    with path.open(encoding="utf-8") as lines:
-        for line_number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise LighthouseFormatError(
-                    f"{path}:{line_number}: not valid JSON ({error.msg} at column {error.colno})"
-                ) from None
-            if not isinstance(record, dict):
-                raise LighthouseFormatError(
-                    f"{path}:{line_number}: expected a JSON object, got {type(record).__name__}")
-            yield line_number, record
-
-
-def _write_atomic(path: Path, records: Iterable[dict[str, Any]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            for record in records:
-                out.write(json.dumps(record, allow_nan=False) + "\n")
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _require_keys(record: dict[str, Any], keys: tuple[str, ...]) -> None:

@@ -23,7 +23,7 @@ def trim_active_span(audio: np.ndarray, sample_rate: int,
     its whole seconds (as the released generator does); a clip with no whole second gives
     ``(0.0, 0.0)``.
     """
-    frame = int(round(FRAME_S * sample_rate))
+    frame = round(FRAME_S * sample_rate)
     num_frames = len(audio) // frame
     if num_frames == 0:
         return 0.0, 0.0

@@ -1,0 +1,49 @@
+"""JSON Lines plumbing shared by every JSONL format in the project.
+
+Reading yields ``(line_number, object)`` for each non-blank line and raises the caller's
+error type with ``path:line:`` in front of the message; writing is atomic (a temporary
+file in the same folder, renamed into place), so a crash never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+
+def read_json_lines(path: Path, error: type[Exception] = ValueError
+                    ) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield ``(line_number, object)`` for each non-blank line of ``path``."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    with path.open(encoding="utf-8") as lines:
+        for line_number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as problem:
+                raise error(f"{path}:{line_number}: not valid JSON "
+                            f"({problem.msg} at column {problem.colno})") from None
+            if not isinstance(record, dict):
+                raise error(f"{path}:{line_number}: expected a JSON object, "
+                            f"got {type(record).__name__}")
+            yield line_number, record
+
+
+def write_json_lines(path: Path, records: Iterable[dict[str, Any]]) -> None:
+    """Write one JSON object per line, atomically; NaN and infinity are refused."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            for record in records:
+                out.write(json.dumps(record, allow_nan=False) + "\n")
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
