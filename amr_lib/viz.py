@@ -1,4 +1,4 @@
-"""Figures for the book: moments on a timeline, IoU, precision-recall.
+"""Figures for the book: moments on a timeline, IoU, precision-recall, audio and trimming.
 
 Each function draws on a matplotlib ``Axes`` it is given (or a new one) and returns it, so
 chapters compose them into their own layouts. Times are in seconds.
@@ -11,7 +11,9 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
+from scipy.signal import stft
 
+from amr_lib.audio import mean_power, power_to_db
 from amr_lib.metrics import interpolated_precision
 from amr_lib.spans import generalized_temporal_iou_paired, temporal_iou_paired
 
@@ -32,8 +34,7 @@ def plot_moments(
     their score.
     """
     ax = ax or plt.subplots(figsize=(8, 0.6 + 0.35 * max(len(predictions), 1)))[1]
-    for start, end in ground_truth_xx:
-        ax.axvspan(start, end, color=GROUND_TRUTH_COLOR, alpha=0.25, lw=0)
+    _shade(ax, ground_truth_xx)
     for rank, (start, end, score) in enumerate(predictions):
         y = len(predictions) - rank
         ax.plot([start, end], [y, y], color=PREDICTION_COLOR, lw=5, solid_capstyle="butt")
@@ -93,3 +94,59 @@ def plot_precision_recall(true_positive: np.ndarray, num_ground_truth: int,
     ax.set(xlim=(0, 1.05), ylim=(0, 1.05), xlabel="recall", ylabel="precision")
     ax.legend(fontsize=8, frameon=False)
     return ax
+
+
+def plot_waveform(audio: np.ndarray, sample_rate: int, ax: Axes | None = None,
+                  moments_xx: Sequence[Sequence[float]] = ()) -> Axes:
+    """``(N,)`` waveform against time in seconds, with moments shaded."""
+    ax = ax or plt.subplots(figsize=(9, 1.8))[1]
+    time = np.arange(len(audio)) / sample_rate
+    ax.plot(time, audio, lw=0.3, color="0.25")
+    _shade(ax, moments_xx)
+    ax.set(xlim=(0, len(audio) / sample_rate), ylabel="amplitude", xlabel="time (s)")
+    return ax
+
+
+def plot_spectrogram(audio: np.ndarray, sample_rate: int, ax: Axes | None = None,
+                     moments_xx: Sequence[Sequence[float]] = (), window_s: float = 0.032,
+                     hop_s: float = 0.016, max_hz: float | None = None) -> Axes:
+    """Log-power STFT spectrogram (dB, 60 dB range) with moments outlined."""
+    ax = ax or plt.subplots(figsize=(9, 2.6))[1]
+    window = round(window_s * sample_rate)
+    frequencies, times, spectrum = stft(audio, fs=sample_rate, nperseg=window,
+                                        noverlap=window - round(hop_s * sample_rate))
+    level = power_to_db(np.abs(spectrum) ** 2)
+    top = max_hz or sample_rate / 2
+    ax.imshow(level, origin="lower", aspect="auto", cmap="magma",
+              extent=(times[0], times[-1], frequencies[0], frequencies[-1]),
+              vmin=level.max() - 60, vmax=level.max())
+    for start, end in moments_xx:
+        for edge in (start, end):
+            ax.axvline(edge, color="white", lw=1.2, ls="--")
+    ax.set(ylim=(0, top), ylabel="frequency (Hz)", xlabel="time (s)")
+    return ax
+
+
+def plot_trimming(audio: np.ndarray, sample_rate: int, span_s: tuple[float, float],
+                  thresholds_db: dict[str, float], ax: Axes | None = None) -> Axes:
+    """Per-second power of a clip (bars), its mean power minus each threshold (lines), and
+    the kept span ``span_s`` (shaded)."""
+    ax = ax or plt.subplots(figsize=(8, 2.6))[1]
+    num_seconds = len(audio) // sample_rate
+    seconds = audio[: num_seconds * sample_rate].reshape(num_seconds, sample_rate)
+    levels = power_to_db(np.mean(seconds.astype(np.float64) ** 2, axis=1))
+    mean_level = power_to_db(mean_power(audio))
+    ax.bar(np.arange(num_seconds) + 0.5, levels - levels.min() + 1, bottom=levels.min() - 1,
+           width=0.9, color="0.6", label="power of each whole second")
+    for (label, threshold), style in zip(thresholds_db.items(), ("-", "--", ":"), strict=False):
+        ax.axhline(mean_level - threshold, color="black", ls=style, lw=1.2,
+                   label=f"{label}: mean - {threshold:g} dB")
+    ax.axvspan(*span_s, color=GROUND_TRUTH_COLOR, alpha=0.25, lw=0, label="kept span")
+    ax.set(xlabel="time in clip (s)", ylabel="power (dB)", xlim=(0, len(audio) / sample_rate))
+    ax.legend(fontsize=8, frameon=False, loc="lower center", ncol=2)
+    return ax
+
+
+def _shade(ax: Axes, moments_xx: Sequence[Sequence[float]]) -> None:
+    for start, end in moments_xx:
+        ax.axvspan(start, end, color=GROUND_TRUTH_COLOR, alpha=0.25, lw=0)

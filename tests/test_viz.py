@@ -3,7 +3,14 @@ import pytest
 
 from amr_lib.lighthouse_jsonl import MomentAnnotation, MomentPrediction
 from amr_lib.metrics import score_queries
-from amr_lib.viz import plot_iou, plot_moments, plot_precision_recall
+from amr_lib.viz import (
+    plot_iou,
+    plot_moments,
+    plot_precision_recall,
+    plot_spectrogram,
+    plot_trimming,
+    plot_waveform,
+)
 
 
 def test_plot_iou_reports_the_library_values():
@@ -29,3 +36,23 @@ def test_precision_recall_area_is_the_average_precision():
     assert label == f"AP = {scores.average_precision[0, 0]:.3f}"
     assert scores.average_precision[0, 0] == pytest.approx((1 + 2 / 3) / 3)
     np.testing.assert_array_equal(hits, [True, False, True])
+
+
+def test_trimming_figure_draws_each_second_and_each_threshold():
+    rate = 1_000
+    audio = np.concatenate([0.01 * np.ones(2 * rate), np.ones(3 * rate), 0.01 * np.ones(rate)])
+    ax = plot_trimming(audio, rate, (2.0, 5.0), {"code": 5.0, "paper": 20.0})
+    assert len(ax.patches) == 6 + 1  # six whole seconds and the kept span
+    levels = sorted(line.get_ydata()[0] for line in ax.lines)
+    assert levels[1] - levels[0] == pytest.approx(15.0)
+
+
+def test_waveform_and_spectrogram_cover_the_recording():
+    rate = 8_000
+    audio = np.sin(2 * np.pi * 1_000 * np.arange(2 * rate) / rate)
+    assert plot_waveform(audio, rate, moments_xx=[[0.5, 1.0]]).get_xlim() == (0, 2.0)
+    ax = plot_spectrogram(audio, rate, moments_xx=[[0.5, 1.0]])
+    image = ax.get_images()[0].get_array()
+    peak_row = int(np.argmax(image.mean(axis=1)))
+    assert abs(peak_row * (rate / 2) / (image.shape[0] - 1) - 1_000) < 40  # the tone's bin
+    assert len(ax.lines) == 2
