@@ -1,0 +1,60 @@
+"""File helpers shared by the real corpora: CSV rows with line numbers, file stamps."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator, Sequence
+from numbers import Integral
+from pathlib import Path
+
+from amr_lib.corpora.base import CorpusError
+
+CSV_ENCODING = "utf-8-sig"          # tolerate a byte-order mark some editors add
+
+
+def read_csv_records(path: Path, required: Sequence[str]) -> Iterator[tuple[int, dict[str, str]]]:
+    """Rows of a CSV file with a header, as ``(line_number, {column: value})``.
+
+    ``line_number`` is 1-based and names the physical line where the row starts (a quoted
+    field may span lines). Blank lines are skipped. Raises :class:`CorpusError` naming the file
+    and line for a missing required column, a row whose field count differs from the header's,
+    or text that is not UTF-8.
+    """
+    try:
+        with path.open(newline="", encoding=CSV_ENCODING) as handle:
+            reader = csv.reader(handle)
+            header = next(reader, None)
+            if header is None:
+                raise CorpusError(f"{path}: empty file, expected a header naming "
+                                  f"{', '.join(required)}")
+            columns = [name.strip() for name in header]
+            missing = [name for name in required if name not in columns]
+            if missing:
+                raise CorpusError(f"{path}, line 1: missing column(s) {', '.join(missing)} "
+                                  f"(header has {', '.join(columns)})")
+            last_line = reader.line_num
+            for fields in reader:
+                line, last_line = last_line + 1, reader.line_num
+                if not any(field.strip() for field in fields):
+                    continue
+                if len(fields) != len(columns):
+                    raise CorpusError(f"{path}, line {line}: expected {len(columns)} fields "
+                                      f"({', '.join(columns)}), got {len(fields)}")
+                yield line, dict(zip(columns, fields, strict=True))
+    except UnicodeDecodeError as error:
+        raise CorpusError(f"{path}: not UTF-8 text ({error})") from None
+    except csv.Error as error:
+        raise CorpusError(f"{path}: malformed CSV ({error})") from None
+
+
+def check_sample_rate(sample_rate: int) -> int:
+    """A positive integer rate in Hz, or :class:`ValueError`."""
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, Integral) or sample_rate <= 0:
+        raise ValueError(f"sample_rate must be a positive integer in Hz, got {sample_rate!r}")
+    return int(sample_rate)
+
+
+def file_stamp(path: Path) -> dict[str, int]:
+    """Cheap identity of a file: its size in bytes and modification time in nanoseconds."""
+    status = path.stat()
+    return {"size": status.st_size, "mtime_ns": status.st_mtime_ns}

@@ -1,0 +1,58 @@
+"""Named profiles: which corpora and settings every chapter runs with.
+
+``AMR_PROFILE`` picks one (see :mod:`amr_lib.config`):
+
+- ``quick`` (default): the embedded synthetic clips over synthetic walking tours; no data.
+- ``real-sounds``: ESC-50 clips over the real urban ambience under ``AMR_DATA_ROOT``;
+  the recordings last just under a minute, so segments are 30 s (see
+  :meth:`SimulationConfig.real_sounds`).
+- ``paper``: Clotho v2.1 over Walking Tours audio, the released generator's settings;
+  expects ``AMR_DATA_ROOT/clotho`` (Clotho v2.1 layout) and ``AMR_DATA_ROOT/walking_tours``
+  (the tours' audio tracks as WAV or FLAC).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from amr_lib import config
+from amr_lib.corpora import CorpusSpec
+from amr_lib.simulate import SimulationConfig
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One consistent set of choices for the whole book."""
+
+    name: str
+    clip_corpus: CorpusSpec
+    background_corpus: CorpusSpec
+    simulation: SimulationConfig
+    seed: int = 0
+
+    @classmethod
+    def quick(cls) -> Profile:
+        return cls("quick", CorpusSpec("synthetic"), CorpusSpec("synthetic"),
+                   SimulationConfig())
+
+    @classmethod
+    def real_sounds(cls) -> Profile:
+        return cls("real-sounds", CorpusSpec("esc50"), CorpusSpec("folder"),
+                   SimulationConfig.real_sounds())
+
+    @classmethod
+    def paper(cls) -> Profile:
+        root = config.data_root()
+        return cls("paper", CorpusSpec("clotho", str(root / "clotho")),
+                   CorpusSpec("folder", str(root / "walking_tours")),
+                   SimulationConfig.paper())
+
+
+def load_profile(name: str | None = None) -> Profile:
+    """The profile called ``name``, or the one ``AMR_PROFILE`` names (default ``quick``)."""
+    name = name or config.profile_name()
+    builders = {"quick": Profile.quick, "real-sounds": Profile.real_sounds,
+                "paper": Profile.paper}
+    if name not in builders:
+        raise ValueError(f"unknown profile {name!r}; choose one of {', '.join(builders)}")
+    return builders[name]()
