@@ -12,6 +12,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -33,6 +34,21 @@ class SimulationStatistics:
 
     def shares_percent(self) -> dict[int, float]:
         return {k: round(100 * v, 1) for k, v in self.events_per_segment.items()}
+
+    def summary(self, segment_s: float = 60.0, bin_s: float = 1.0) -> dict[str, Any]:
+        """JSON-able summary: shares (percent), means, and start/length histograms over
+        ``[0, segment_s]`` in ``bin_s`` bins (counts)."""
+        edges = np.arange(0.0, segment_s + bin_s / 2, bin_s)
+        return {
+            "num_segments": self.num_segments,
+            "num_events": len(self.lengths_s),
+            "events_per_segment_percent": {str(k): v for k, v in self.shares_percent().items()},
+            "mean_start_s": round(float(np.mean(self.starts_s)), 2),
+            "mean_length_s": round(float(np.mean(self.lengths_s)), 2),
+            "bin_edges_s": edges.round(6).tolist(),
+            "start_counts": np.histogram(self.starts_s, edges)[0].tolist(),
+            "length_counts": np.histogram(self.lengths_s, edges)[0].tolist(),
+        }
 
 
 def statistics_from_recipes(recipes: Sequence[MixtureRecipe]) -> SimulationStatistics:
