@@ -143,7 +143,7 @@ def plot_trimming(audio: np.ndarray, sample_rate: int, span_s: tuple[float, floa
                    label=f"{label}: mean - {threshold:g} dB")
     ax.axvspan(*span_s, color=GROUND_TRUTH_COLOR, alpha=0.25, lw=0, label="kept span")
     ax.set(xlabel="time in clip (s)", ylabel="power (dB)", xlim=(0, len(audio) / sample_rate))
-    ax.legend(fontsize=8, frameon=False, loc="lower center", ncol=2)
+    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return ax
 
 

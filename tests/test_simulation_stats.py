@@ -1,8 +1,19 @@
+import json
+
 import numpy as np
 import pytest
 
+from amr_lib.cache import ArtifactCache
+from amr_lib.corpora.synthetic import SyntheticBackgroundCorpus, SyntheticClipCorpus
 from amr_lib.lighthouse_jsonl import MomentAnnotation, read_annotations
-from amr_lib.simulate import EventRecipe, MixtureRecipe
+from amr_lib.simulate import (
+    EventRecipe,
+    MixtureRecipe,
+    SimulationConfig,
+    sample_recipes,
+    segment_backgrounds,
+    trim_clips,
+)
 from amr_lib.simulation_stats import statistics_from_annotations, statistics_from_recipes
 
 
@@ -43,3 +54,21 @@ def test_released_clotho_moment_statistics(released_annotations):
     shares = test.shares_percent()
     assert 26 < shares[0] < 30 and shares[1] > 50 and shares[3] < 1  # DESIGN.md: ~28 % empty
     assert 19 < test.lengths_s.mean() < 21 and test.lengths_s.max() == pytest.approx(30)
+
+
+def test_synthetic_simulation_reproduces_released_event_counts(tmp_path, repo_root):
+    """Issue 3's guard: at paper-like size (several recipe draws over the synthetic test
+    split, about as many segments as the released test split) the shares of segments with
+    1, 2 and 3 events are within 3 percentage points of the released test split."""
+    config = SimulationConfig()
+    segments = segment_backgrounds(SyntheticBackgroundCorpus(seed=0), "test", config)
+    clips = trim_clips(SyntheticClipCorpus(seed=0), "test", config, ArtifactCache(tmp_path))
+    recipes = [r for seed in range(16) for r in sample_recipes(segments, clips, config, seed)]
+    ours = statistics_from_recipes(recipes)
+    released = json.loads((repo_root / "book/data/released_clotho_moment_statistics.json"
+                           ).read_text())["test"]
+    assert len(recipes) > 7_000
+    for events in (1, 2, 3):
+        share = ours.shares_percent()[events]
+        assert abs(share - released["events_per_segment_percent"][str(events)]) <= 3, events
+    assert abs(ours.lengths_s.mean() - released["mean_length_s"]) < 1.5

@@ -14,6 +14,10 @@ from typing import Any
 from amr_lib import config
 from amr_lib.audio import SAMPLE_RATE
 from amr_lib.corpora.base import BackgroundCorpus, ClipCorpus, CorpusError
+from amr_lib.corpora.clotho import ClothoClipCorpus
+from amr_lib.corpora.esc50 import ESC50ClipCorpus
+from amr_lib.corpora.folder import FolderBackgroundCorpus
+from amr_lib.corpora.synthetic import SyntheticBackgroundCorpus, SyntheticClipCorpus
 
 CLIP_KINDS = ("synthetic", "esc50", "clotho")
 BACKGROUND_KINDS = ("synthetic", "folder")
@@ -35,13 +39,10 @@ class CorpusSpec:
 def make_clip_corpus(spec: CorpusSpec, sample_rate: int = SAMPLE_RATE) -> ClipCorpus:
     """A clip corpus delivering audio at ``sample_rate`` Hz."""
     if spec.kind == "synthetic":
-        from amr_lib.corpora.synthetic import SyntheticClipCorpus
         return SyntheticClipCorpus(seed=spec.seed, sample_rate=sample_rate)
     if spec.kind == "esc50":
-        from amr_lib.corpora.esc50 import ESC50ClipCorpus
         return ESC50ClipCorpus(_root(spec), sample_rate=sample_rate)
     if spec.kind == "clotho":
-        from amr_lib.corpora.clotho import ClothoClipCorpus
         return ClothoClipCorpus(_root(spec), sample_rate=sample_rate)
     raise CorpusError(f"unknown clip corpus {spec.kind!r}; choose one of {CLIP_KINDS}")
 
@@ -50,10 +51,8 @@ def make_background_corpus(spec: CorpusSpec, sample_rate: int = SAMPLE_RATE
                            ) -> BackgroundCorpus:
     """A background corpus delivering audio at ``sample_rate`` Hz."""
     if spec.kind == "synthetic":
-        from amr_lib.corpora.synthetic import SyntheticBackgroundCorpus
         return SyntheticBackgroundCorpus(seed=spec.seed, sample_rate=sample_rate)
     if spec.kind == "folder":
-        from amr_lib.corpora.folder import FolderBackgroundCorpus
         return FolderBackgroundCorpus(_root(spec), sample_rate=sample_rate, seed=spec.seed)
     raise CorpusError(f"unknown background corpus {spec.kind!r}; choose one of "
                       f"{BACKGROUND_KINDS}")
