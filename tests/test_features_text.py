@@ -58,4 +58,4 @@ def test_empty_and_very_long_queries(encoder):
 
 
 def test_fingerprint_is_the_weights_hash(encoder):
-    assert encoder.weights_fingerprint == text.PUBLISHED_SHA256
+    assert encoder.weights_fingerprint() == text.PUBLISHED_SHA256

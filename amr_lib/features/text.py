@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import warnings
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -90,7 +90,7 @@ class TextEncoder:
     def dim(self) -> int:
         return int(self.model.config.hidden_size)
 
-    @cached_property
+    @cache  # noqa: B019 - one encoder per process; the hash reads 90 MB once
     def weights_fingerprint(self) -> str:
         """SHA-256 identifying the weights (for cache keys)."""
         weights = Path(self.source) / WEIGHTS_FILE
