@@ -3,6 +3,8 @@
 - ``amr evaluate GT.jsonl PRED.jsonl [--json]``: Lighthouse's R1@IoU / mAP@IoU report.
 - ``amr simulate --clips KIND --backgrounds KIND --split SPLIT --out DIR``: a Clotho-Moment
   style split (recipes, annotations, optionally audio).
+- ``amr features --annotations A.jsonl --recipes R.jsonl --encoder KIND --out ROOT``: sliding-
+  window audio features and query features of a simulated split, in Lighthouse's layout.
 
 Each subcommand parses its arguments and calls one library function with explicit values;
 no argument namespace travels into the library.
@@ -15,10 +17,12 @@ import json
 import sys
 import warnings
 from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
 
 from amr_lib import __version__
 from amr_lib.audio import AudioError
-from amr_lib.clotho_moment import simulate_split, write_split
+from amr_lib.clotho_moment import read_split, simulate_split, write_split
 from amr_lib.corpora import BACKGROUND_KINDS, CLIP_KINDS, CorpusSpec
 from amr_lib.corpora.base import SPLITS, CorpusError
 from amr_lib.lighthouse_jsonl import LighthouseFormatError, read_annotations, read_predictions
@@ -49,6 +53,11 @@ def _run(args: argparse.Namespace) -> int:
     """Unpack the parsed arguments into one library call per subcommand."""
     if args.command == "evaluate":
         return _evaluate(args.annotations, args.predictions, as_json=args.json)
+    if args.command == "features":
+        return _features(annotations=args.annotations, recipes=args.recipes,
+                         encoder=args.encoder, window_s=args.window, hop_s=args.hop,
+                         out=args.out, checkpoint=args.encoder_checkpoint,
+                         clap_model=args.clap_model, device=args.device, seed=args.seed)
     return _simulate(
         clips=CorpusSpec(args.clips, args.clip_root, args.seed),
         backgrounds=CorpusSpec(args.backgrounds, args.background_root, args.seed),
@@ -96,6 +105,27 @@ def _parser() -> argparse.ArgumentParser:
                           help="background segment length in seconds (default %(default)s)")
     simulate.add_argument("--mean-gap-s", type=float, default=defaults.mean_gap_s,
                           help="mean exponential gap before each event (default %(default)s)")
+
+    features = commands.add_parser(
+        "features", help="extract sliding-window audio and query features of a simulated split",
+        description="Render the mixtures of a split written by `amr simulate`, embed every "
+                    "window and query, and store them as ROOT/{name}/{vid}.npz and "
+                    "ROOT/{name}_text/qid{qid}.npz (Lighthouse's layout).")
+    features.add_argument("--annotations", required=True, help="the split's annotations.jsonl")
+    features.add_argument("--recipes", required=True,
+                          help="the split's recipes.jsonl (simulation.json must sit beside it)")
+    features.add_argument("--encoder", choices=("contrastive", "contrastive-untrained", "clap"),
+                          required=True)
+    features.add_argument("--window", type=float, default=1.0, help="window length in seconds")
+    features.add_argument("--hop", type=float, default=1.0, help="hop between frames, seconds")
+    features.add_argument("--out", required=True, help="feature root folder")
+    features.add_argument("--encoder-checkpoint",
+                          help="a saved contrastive encoder (default: train one, or reuse "
+                               "the cached one trained on the same clips)")
+    features.add_argument("--clap-model", default="laion/clap-htsat-unfused",
+                          help="CLAP hub id or local folder (default %(default)s)")
+    features.add_argument("--device", default="cpu", help="cpu or cuda (default %(default)s)")
+    features.add_argument("--seed", type=int, default=0)
     return parser
 
 
@@ -114,6 +144,26 @@ def _simulate(clips: CorpusSpec, backgrounds: CorpusSpec, split: str, out: str, 
     folder = write_split(result, out, write_audio=write_audio)
     print(f"{folder}: {len(result.recipes)} segments, {len(result.annotations)} queries"
           + (", audio rendered" if write_audio else ""))
+    return 0
+
+
+def _features(annotations: str, recipes: str, encoder: str, window_s: float, hop_s: float,
+              out: str, checkpoint: str | None, clap_model: str, device: str,
+              seed: int) -> int:
+    # imported here: torch and transformers take seconds to load, `amr evaluate` needs neither
+    from amr_lib.features.encoders import make_feature_encoder
+    from amr_lib.features.extract import extract_features
+    from amr_lib.features.windows import WindowConfig
+
+    split = read_split(Path(recipes).parent)
+    split = replace(split, annotations=read_annotations(annotations))
+    window = WindowConfig(window_s, hop_s)
+    feature_encoder = make_feature_encoder(
+        encoder, window, clip_corpus=split.clip_corpus, sample_rate=split.config.sample_rate,
+        checkpoint=checkpoint, clap_model=clap_model, device=device, seed=seed)
+    store = extract_features(split, feature_encoder, window, out)
+    print(f"{store.audio_dir}: {len({a.vid for a in split.annotations})} recordings; "
+          f"{store.text_dir}: {len(split.annotations)} queries")
     return 0
 
 

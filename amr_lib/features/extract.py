@@ -61,6 +61,10 @@ def extract_features(split: SimulatedSplit, encoder: FeatureEncoder, window: Win
     """Fill (or complete) the store of ``split`` and return it."""
     store = feature_store_for(split, encoder, window, root)
     queried = {annotation.vid for annotation in split.annotations}
+    unknown = sorted(queried - {recipe.vid for recipe in split.recipes})
+    if unknown:
+        raise ValueError(f"{len(unknown)} annotated recording(s) have no recipe in this split, "
+                         f"e.g. {unknown[:3]}: annotations and recipes do not belong together")
     with store.lock():
         store.write_manifest()
         renderer = split.renderer()
