@@ -4,6 +4,8 @@
 # Both create .venv from requirements.txt when it is missing or out of date.
 
 PYTHON ?= python3
+# No model hub is reachable: every model loads from local files (DESIGN.md section 5).
+export HF_HUB_OFFLINE = 1
 VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
