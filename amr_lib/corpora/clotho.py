@@ -23,11 +23,14 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from amr_lib.audio import SAMPLE_RATE, load_audio
-from amr_lib.corpora.base import CAPTIONS_PER_CLIP, SPLITS, ClipCorpus, ClipInfo, CorpusError
-from amr_lib.corpora.files import check_sample_rate, file_stamp, read_csv_records
+from amr_lib.audio import SAMPLE_RATE
+from amr_lib.corpora.base import CAPTIONS_PER_CLIP, SPLITS, ClipInfo, CorpusError
+from amr_lib.corpora.files import (
+    FileClipCorpus,
+    check_sample_rate,
+    file_stamp,
+    read_csv_records,
+)
 
 CLOTHO_SPLIT_FOLDERS = {"train": "development", "valid": "validation", "test": "evaluation"}
 FILE_NAME_COLUMN = "file_name"
@@ -39,7 +42,7 @@ def captions_csv_name(split: str) -> str:
     return f"clotho_captions_{CLOTHO_SPLIT_FOLDERS[split]}.csv"
 
 
-class ClothoClipCorpus(ClipCorpus):
+class ClothoClipCorpus(FileClipCorpus):
     """Clotho v2.1 clips with their five captions, split as Clotho splits them.
 
     ``root`` holds the captions CSVs and audio folders (module docstring); ``splits`` chooses
@@ -97,20 +100,6 @@ class ClothoClipCorpus(ClipCorpus):
 
     def _clip_infos(self) -> Sequence[ClipInfo]:
         return self._infos
-
-    def audio_path(self, clip_id: str) -> Path:
-        """The clip's audio file."""
-        try:
-            return self._paths[clip_id]
-        except KeyError:
-            raise KeyError(f"clip corpus {self.name!r} ({self.root}) has no clip "
-                           f"{clip_id!r}") from None
-
-    def load(self, clip_id: str) -> np.ndarray:
-        """The clip as ``(N,)`` float32 mono at ``self.sample_rate`` Hz (resampled from the
-        file's rate, 44.1 kHz for Clotho)."""
-        audio, _ = load_audio(self.audio_path(clip_id), sample_rate=self.sample_rate)
-        return audio
 
     def fingerprint(self) -> dict[str, Any]:
         """Name, resolved root, rate (Hz) and size/mtime of each captions CSV read."""

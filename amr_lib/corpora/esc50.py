@@ -26,11 +26,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from amr_lib.audio import SAMPLE_RATE, load_audio
-from amr_lib.corpora.base import CAPTIONS_PER_CLIP, ClipCorpus, ClipInfo, CorpusError
-from amr_lib.corpora.files import check_sample_rate, file_stamp, read_csv_records
+from amr_lib.audio import SAMPLE_RATE
+from amr_lib.corpora.base import CAPTIONS_PER_CLIP, ClipInfo, CorpusError
+from amr_lib.corpora.files import (
+    FileClipCorpus,
+    check_sample_rate,
+    file_stamp,
+    read_csv_records,
+)
 
 META_CSV = Path("meta") / "esc50.csv"
 AUDIO_FOLDER = "audio"
@@ -223,7 +226,7 @@ def phrasings_digest() -> str:
     return _digest(json.dumps(CAPTION_PHRASINGS, sort_keys=True))
 
 
-class ESC50ClipCorpus(ClipCorpus):
+class ESC50ClipCorpus(FileClipCorpus):
     """ESC-50 clips (5 s each) with five generated captions, split by fold.
 
     ``root`` holds ``meta/esc50.csv`` and ``audio/`` (module docstring). Audio is loaded as
@@ -274,19 +277,6 @@ class ESC50ClipCorpus(ClipCorpus):
         """The clip's ESC-50 class name (e.g. ``"dog"``, ``"sea_waves"``)."""
         self.audio_path(clip_id)
         return self._categories[clip_id]
-
-    def audio_path(self, clip_id: str) -> Path:
-        """The clip's audio file."""
-        try:
-            return self._paths[clip_id]
-        except KeyError:
-            raise KeyError(f"clip corpus {self.name!r} ({self.root}) has no clip "
-                           f"{clip_id!r}") from None
-
-    def load(self, clip_id: str) -> np.ndarray:
-        """The clip as ``(N,)`` float32 mono at ``self.sample_rate`` Hz (5 s per clip)."""
-        audio, _ = load_audio(self.audio_path(clip_id), sample_rate=self.sample_rate)
-        return audio
 
     def fingerprint(self) -> dict[str, Any]:
         """Name, resolved root, rate (Hz), size/mtime of the metadata CSV and the digest of

@@ -1,4 +1,5 @@
-"""File helpers shared by the real corpora: CSV rows with line numbers, file stamps."""
+"""File helpers shared by the real corpora: CSV rows with line numbers, file stamps, and the
+lookup and loading of clips that are audio files."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ from collections.abc import Iterator, Sequence
 from numbers import Integral
 from pathlib import Path
 
-from amr_lib.corpora.base import CorpusError
+import numpy as np
+
+from amr_lib.audio import load_audio
+from amr_lib.corpora.base import ClipCorpus, CorpusError
 
 CSV_ENCODING = "utf-8-sig"          # tolerate a byte-order mark some editors add
 
@@ -58,3 +62,27 @@ def file_stamp(path: Path) -> dict[str, int]:
     """Cheap identity of a file: its size in bytes and modification time in nanoseconds."""
     status = path.stat()
     return {"size": status.st_size, "mtime_ns": status.st_mtime_ns}
+
+
+class FileClipCorpus(ClipCorpus):
+    """A clip corpus whose clips are audio files (Clotho, ESC-50).
+
+    Subclasses fill ``self._paths`` (clip id -> file) and set ``root`` and ``sample_rate``.
+    """
+
+    root: Path
+    _paths: dict[str, Path]
+
+    def audio_path(self, clip_id: str) -> Path:
+        """The clip's audio file."""
+        try:
+            return self._paths[clip_id]
+        except KeyError:
+            raise KeyError(f"clip corpus {self.name!r} ({self.root}) has no clip "
+                           f"{clip_id!r}") from None
+
+    def load(self, clip_id: str) -> np.ndarray:
+        """The clip as ``(N,)`` float32 mono at ``self.sample_rate`` Hz, resampled from the
+        file's rate."""
+        audio, _ = load_audio(self.audio_path(clip_id), sample_rate=self.sample_rate)
+        return audio
