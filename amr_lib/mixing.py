@@ -36,9 +36,10 @@ class MixtureRenderer:
     def render(self, recipe: MixtureRecipe) -> np.ndarray:
         """``(round(duration_s * sample_rate),)`` float32 mixture, peak 1 (or silence)."""
         rate = self.sample_rate
-        background = self._at_rate(
+        # corpora at another rate are resampled (resample is a no-op at equal rates)
+        background = resample(
             self.background_corpus.load(recipe.recording_id, recipe.start_s, recipe.duration_s),
-            self.background_corpus.sample_rate)
+            self.background_corpus.sample_rate, rate)
         length = round(recipe.duration_s * rate)
         background = np.pad(background[:length], (0, max(0, length - len(background))))
         reference_rms = np.sqrt(mean_power(background))
@@ -57,12 +58,9 @@ class MixtureRenderer:
         if clip_id in self._clips:
             self._clips.move_to_end(clip_id)
             return self._clips[clip_id]
-        clip = self._at_rate(self.clip_corpus.load(clip_id), self.clip_corpus.sample_rate)
+        clip = resample(self.clip_corpus.load(clip_id), self.clip_corpus.sample_rate,
+                        self.sample_rate)
         self._clips[clip_id] = clip
         if len(self._clips) > self._max_cached_clips:
             self._clips.popitem(last=False)
         return clip
-
-    def _at_rate(self, audio: np.ndarray, rate: int) -> np.ndarray:
-        # corpora at another rate are resampled, never refused
-        return resample(audio, rate, self.sample_rate) if rate != self.sample_rate else audio

@@ -184,9 +184,7 @@ def trim_clips(corpus: ClipCorpus, split: str, config: SimulationConfig,
     def build() -> list[list[Any]]:
         spans = []
         for info in tqdm(infos, desc=f"trimming {corpus.name} {split}", leave=False):
-            audio = corpus.load(info.clip_id)
-            if corpus.sample_rate != config.sample_rate:
-                audio = resample(audio, corpus.sample_rate, config.sample_rate)
+            audio = resample(corpus.load(info.clip_id), corpus.sample_rate, config.sample_rate)
             spans.append([info.clip_id, *trim_active_span(audio, config.sample_rate,
                                                            config.trim_threshold_db)])
         return spans

@@ -18,6 +18,7 @@ from amr_lib.cache import content_key
 from amr_lib.clotho_moment import SimulatedSplit
 from amr_lib.features.store import FeatureStore
 from amr_lib.features.windows import WindowConfig
+from amr_lib.mixing import MixtureRenderer
 
 FEATURE_VERSION = 1
 
@@ -41,7 +42,11 @@ class FeatureEncoder(Protocol):
 def feature_store_for(split: SimulatedSplit, encoder: FeatureEncoder, window: WindowConfig,
                       root: str | Path) -> FeatureStore:
     """The store for these inputs (content-addressed; nothing is computed here)."""
-    renderer = split.renderer()
+    return _store(split, split.renderer(), encoder, window, root)
+
+
+def _store(split: SimulatedSplit, renderer: MixtureRenderer, encoder: FeatureEncoder,
+           window: WindowConfig, root: str | Path) -> FeatureStore:
     material = {
         "version": FEATURE_VERSION,
         "recipes": content_key([recipe.to_json() for recipe in split.recipes]),
@@ -59,7 +64,8 @@ def feature_store_for(split: SimulatedSplit, encoder: FeatureEncoder, window: Wi
 def extract_features(split: SimulatedSplit, encoder: FeatureEncoder, window: WindowConfig,
                      root: str | Path, query_batch: int = 256) -> FeatureStore:
     """Fill (or complete) the store of ``split`` and return it."""
-    store = feature_store_for(split, encoder, window, root)
+    renderer = split.renderer()  # builds the corpora once, for the address and the audio
+    store = _store(split, renderer, encoder, window, root)
     queried = {annotation.vid for annotation in split.annotations}
     unknown = sorted(queried - {recipe.vid for recipe in split.recipes})
     if unknown:
@@ -67,7 +73,6 @@ def extract_features(split: SimulatedSplit, encoder: FeatureEncoder, window: Win
                          f"e.g. {unknown[:3]}: annotations and recipes do not belong together")
     with store.lock():
         store.write_manifest()
-        renderer = split.renderer()
         todo = [r for r in split.recipes if r.vid in queried and not store.has_audio(r.vid)]
         for recipe in tqdm(todo, desc=f"{encoder.name} audio ({split.split})", leave=False):
             audio = renderer.render(recipe)
