@@ -22,8 +22,6 @@ import hashlib
 import itertools
 import json
 import math
-import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -35,6 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from amr_lib.audio import resample
+from amr_lib.checkpoints import cpu_state, read_checkpoint, write_checkpoint
 from amr_lib.features.frontend import LogMel, LogMelConfig
 from amr_lib.features.text import TextEncoder
 from amr_lib.features.windows import (
@@ -262,21 +261,26 @@ class ContrastiveFeatureEncoder:
                 embed_texts(self.model, self.text_encoder, queries))
 
 
+def model_payload(model: ContrastiveModel) -> dict[str, Any]:
+    """Config and weights as plain types and tensors (embeddable in other checkpoints)."""
+    return {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
+            "config": model.config.to_json(), "state_dict": cpu_state(model)}
+
+
+def model_from_payload(payload: dict[str, Any], where: str,
+                       device: str | torch.device = "cpu") -> ContrastiveModel:
+    """The model stored by :func:`model_payload`; ``where`` names the source in errors."""
+    try:
+        model = ContrastiveModel(AudioEncoderConfig.from_json(payload["config"]))
+        model.load_state_dict(payload["state_dict"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as problem:
+        raise ValueError(f"{where}: inconsistent audio encoder ({problem})") from None
+    return model.to(device).eval()
+
+
 def save_model(path: str | Path, model: ContrastiveModel) -> None:
     """Write config, weights and format version to ``path`` atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    checkpoint = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
-                  "config": model.config.to_json(),
-                  "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}}
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(handle)
-    try:
-        torch.save(checkpoint, temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_checkpoint(path, model_payload(model))
 
 
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> ContrastiveModel:
@@ -285,21 +289,5 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> Contrast
     Raises ``FileNotFoundError`` for a missing file and ``ValueError`` naming ``path`` for
     a damaged file or one that is not such a checkpoint.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such model file")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as damage:  # torch raises many kinds for a damaged or foreign file
-        raise ValueError(f"{path}: not a readable model checkpoint ({damage})") from None
-    if not (isinstance(checkpoint, dict) and checkpoint.get("format") == CHECKPOINT_FORMAT):
-        raise ValueError(f"{path}: not a contrastive audio encoder checkpoint")
-    if checkpoint.get("version") != CHECKPOINT_VERSION:
-        raise ValueError(f"{path}: checkpoint version {checkpoint.get('version')!r}, this code "
-                         f"reads version {CHECKPOINT_VERSION}")
-    try:
-        model = ContrastiveModel(AudioEncoderConfig.from_json(checkpoint["config"]))
-        model.load_state_dict(checkpoint["state_dict"])
-    except (KeyError, TypeError, ValueError, RuntimeError) as problem:
-        raise ValueError(f"{path}: inconsistent checkpoint ({problem})") from None
-    return model.to(device).eval()
+    payload = read_checkpoint(path, CHECKPOINT_FORMAT, CHECKPOINT_VERSION)
+    return model_from_payload(payload, str(path), device)

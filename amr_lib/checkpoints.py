@@ -1,0 +1,55 @@
+"""Checkpoint files: written atomically, read with ``torch.load(weights_only=True)``.
+
+A checkpoint is a dict of plain types and tensors with a ``format`` name and a ``version``;
+:func:`read_checkpoint` refuses anything else with an error naming the file, so a damaged,
+foreign or outdated file never half-loads.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+
+def write_checkpoint(path: str | Path, checkpoint: dict[str, Any]) -> None:
+    """Save ``checkpoint`` to ``path`` atomically (a crash leaves the old file or none)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.close(handle)
+    try:
+        torch.save(checkpoint, temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def read_checkpoint(path: str | Path, expected_format: str, version: int) -> dict[str, Any]:
+    """The dict saved at ``path``, checked to be ``expected_format`` at ``version``.
+
+    Raises ``FileNotFoundError`` for a missing file and ``ValueError`` naming ``path`` for
+    a damaged file, another kind of checkpoint or another version.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such checkpoint file")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as damage:  # torch raises many kinds for a damaged or foreign file
+        raise ValueError(f"{path}: not a readable checkpoint ({damage})") from None
+    if not (isinstance(checkpoint, dict) and checkpoint.get("format") == expected_format):
+        raise ValueError(f"{path}: not a {expected_format} checkpoint")
+    if checkpoint.get("version") != version:
+        raise ValueError(f"{path}: checkpoint version {checkpoint.get('version')!r}, this code "
+                         f"reads version {version}")
+    return checkpoint
+
+
+def cpu_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """A detached CPU copy of ``module``'s weights."""
+    return {name: tensor.detach().cpu().clone() for name, tensor in module.state_dict().items()}

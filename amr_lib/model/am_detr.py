@@ -1,0 +1,220 @@
+"""Audio Moment DETR: QD-DETR on sliding-window audio features.
+
+Data path for a batch of ``B`` (recording, query) pairs::
+
+    audio (B, T, Da) --L2 norm, + [t/T, (t+1)/T]--> input projection --> (B, T, d)
+    text  (B, L, Dt) --L2 norm----------------------> input projection --> (B, L, d)
+    cross-attention encoder: [global; frames] attend to the text tokens    (B, 1+T, d)
+    self-attention encoder over [global; frames] with sine positions        (B, 1+T, d)
+    saliency: <W1 frame_t, W2 global> / sqrt(d)                             (B, T)
+    decoder: K learned anchors (center, width), refined by every layer     (B, K, d)
+    heads: class logits (B, K, 2) [foreground, background]; spans (B, K, 2) cxw in [0, 1]
+
+The output dict (see :meth:`AMDETR.forward`) follows DETR's contract; the weights of the
+losses live in the trainer. ``AMDETRConfig.paper()`` is the configuration of the paper.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from amr_lib.model.transformer import (
+    MLP,
+    AnchorDecoderLayer,
+    CrossAttentionEncoderLayer,
+    SelfAttentionEncoderLayer,
+    anchor_embedding,
+    frame_positions,
+    inverse_sigmoid,
+)
+
+TEMPORAL_ENDPOINTS = 2          # [t/T, (t+1)/T] appended to every audio frame
+
+
+@dataclass(frozen=True)
+class AMDETRConfig:
+    """Every size and switch of the model; ablations are values here, not copied modules."""
+
+    audio_dim: int = 256            # width of the audio features (contrastive: 256, CLAP: 512)
+    text_dim: int = 384             # width of the token states (MiniLM: 384, CLAP: 768)
+    hidden_dim: int = 256
+    num_queries: int = 10           # K moment queries (anchors)
+    cross_layers: int = 2           # text-to-audio cross-attention encoder layers
+    encoder_layers: int = 2         # self-attention encoder layers
+    decoder_layers: int = 2
+    heads: int = 8
+    ffn_dim: int = 1024
+    dropout: float = 0.1            # inside the transformer
+    input_dropout: float = 0.5      # in the input projections
+    input_layers: int = 2           # LayerNorm-Dropout-Linear blocks per input projection
+    temporal_endpoints: bool = True  # append [t/T, (t+1)/T] to the audio features
+    span_head_layers: int = 3       # MLP(d, d, 2, 3)
+
+    def __post_init__(self) -> None:
+        sizes = [getattr(self, f.name) for f in fields(self) if f.type == "int"]
+        if min(sizes) < 1:
+            raise ValueError(f"every size must be a positive integer: {self}")
+        if self.hidden_dim % self.heads or self.hidden_dim % 4:
+            raise ValueError(f"hidden_dim {self.hidden_dim} must be divisible by heads "
+                             f"({self.heads}) and by 4 (sine anchor embedding)")
+        for name in ("dropout", "input_dropout"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+
+    @classmethod
+    def paper(cls, audio_dim: int = 512, text_dim: int = 768) -> AMDETRConfig:
+        """The paper's configuration (Lighthouse's QD-DETR): d=256, 8 heads, FFN 1024,
+        2+2 encoder layers, 2 decoder layers, K=10; CLAP audio 512 and token 768 widths."""
+        return cls(audio_dim=audio_dim, text_dim=text_dim)
+
+    @classmethod
+    def quick(cls, audio_dim: int = 256, text_dim: int = 384) -> AMDETRConfig:
+        """The CPU-sized model of the quick profile: the paper's layout at width 128."""
+        return cls(audio_dim=audio_dim, text_dim=text_dim, hidden_dim=128, heads=4,
+                   ffn_dim=512)
+
+    def with_inputs(self, audio_dim: int, text_dim: int) -> AMDETRConfig:
+        return replace(self, audio_dim=audio_dim, text_dim=text_dim)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, values: dict[str, Any]) -> AMDETRConfig:
+        return cls(**values)
+
+
+def input_projection(in_dim: int, hidden: int, layers: int, dropout: float) -> nn.Sequential:
+    """QD-DETR's input projection: ``layers`` x (LayerNorm, Dropout, Linear), ReLU between."""
+    blocks: list[nn.Module] = []
+    for index in range(layers):
+        width = in_dim if index == 0 else hidden
+        blocks += [nn.LayerNorm(width), nn.Dropout(dropout), nn.Linear(width, hidden)]
+        if index < layers - 1:
+            blocks.append(nn.ReLU())
+    return nn.Sequential(*blocks)
+
+
+class AMDETR(nn.Module):
+    """QD-DETR for audio (see the module docstring)."""
+
+    def __init__(self, config: AMDETRConfig) -> None:
+        super().__init__()
+        self.config = config
+        c, d = config, config.hidden_dim
+        extra = TEMPORAL_ENDPOINTS if c.temporal_endpoints else 0
+        self.audio_projection = input_projection(c.audio_dim + extra, d, c.input_layers,
+                                                 c.input_dropout)
+        self.text_projection = input_projection(c.text_dim, d, c.input_layers, c.input_dropout)
+        self.global_token = nn.Parameter(torch.randn(d))
+        self.global_position = nn.Parameter(torch.randn(d))
+        self.cross_encoder = nn.ModuleList(
+            CrossAttentionEncoderLayer(d, c.heads, c.ffn_dim, c.dropout)
+            for _ in range(c.cross_layers))
+        self.encoder = nn.ModuleList(
+            SelfAttentionEncoderLayer(d, c.heads, c.ffn_dim, c.dropout)
+            for _ in range(c.encoder_layers))
+        self.saliency_frames = nn.Linear(d, d)
+        self.saliency_global = nn.Linear(d, d)
+        # learned anchors, stored before the sigmoid (DAB-DETR)
+        self.anchors = nn.Parameter(torch.randn(c.num_queries, 2))
+        self.decoder = nn.ModuleList(
+            AnchorDecoderLayer(d, c.heads, c.ffn_dim, c.dropout, first=index == 0)
+            for index in range(c.decoder_layers))
+        self.decoder_norm = nn.LayerNorm(d)
+        self.anchor_to_query = MLP(d, d, d, 2)        # sine(anchor) -> query position
+        self.query_scale = MLP(d, d, d, 2)            # content-dependent scale of positions
+        self.width_modulation = MLP(d, d, 1, 2)       # modulates attention by the width
+        self.span_head = MLP(d, d, 2, c.span_head_layers)   # shared by every layer (refines)
+        self.class_head = nn.Linear(d, 2)
+
+    def forward(self, audio: torch.Tensor, audio_mask: torch.Tensor, tokens: torch.Tensor,
+                token_mask: torch.Tensor, negative_tokens: torch.Tensor | None = None,
+                negative_token_mask: torch.Tensor | None = None) -> dict[str, Any]:
+        """Predict moments for each (recording, query) pair.
+
+        Inputs: ``audio (B, T, audio_dim)`` frame features, ``audio_mask (B, T)`` True on
+        real frames; ``tokens (B, L, text_dim)`` and ``token_mask (B, L)`` likewise. Raw
+        features: this method L2-normalises them. With ``negative_tokens`` (queries that do
+        not belong to the recordings, e.g. the batch's texts rolled by one), the encoder is
+        run a second time, only up to the saliency head.
+
+        Returns a dict:
+          ``pred_logits (B, K, 2)``: class logits, index 0 = foreground;
+          ``pred_spans (B, K, 2)``: normalised (center, width) in [0, 1] of the frame axis;
+          ``saliency_scores (B, T)``: per-frame relevance (padding frames hold junk);
+          ``saliency_scores_neg (B, T)``: the same for the negative queries, if given;
+          ``aux_outputs``: list of ``{"pred_logits", "pred_spans"}`` of earlier decoder layers.
+        """
+        memory, saliency = self.encode(audio, audio_mask, tokens, token_mask)
+        out = self.decode(memory, audio_mask)
+        out["saliency_scores"] = saliency
+        if negative_tokens is not None:
+            _, out["saliency_scores_neg"] = self.encode(audio, audio_mask, negative_tokens,
+                                                        negative_token_mask)
+        return out
+
+    def encode(self, audio: torch.Tensor, audio_mask: torch.Tensor, tokens: torch.Tensor,
+               token_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Encoders only: ``(memory (B, T, d), saliency (B, T))``."""
+        batch = audio.shape[0]
+        audio_mask, token_mask = audio_mask.bool(), token_mask.bool()
+        x = F.normalize(audio, dim=-1)
+        if self.config.temporal_endpoints:
+            x = torch.cat((x, temporal_endpoints(audio_mask).to(x)), dim=-1)
+        x = self.audio_projection(x)                                            # (B, T, d)
+        text = self.text_projection(F.normalize(tokens, dim=-1))                # (B, L, d)
+        x = torch.cat((self.global_token.expand(batch, 1, -1), x), dim=1)       # (B, 1+T, d)
+        positions = torch.cat((self.global_position.expand(batch, 1, -1),
+                               frame_positions(audio_mask, x.shape[-1]).to(x)), dim=1)
+        mask = torch.cat((audio_mask.new_ones(batch, 1), audio_mask), dim=1)    # (B, 1+T)
+        for layer in self.cross_encoder:
+            x = layer(x, positions, text, token_mask)
+        for layer in self.encoder:
+            x = layer(x, positions, mask)
+        global_state, memory = x[:, 0], x[:, 1:]
+        saliency = (self.saliency_frames(memory) * self.saliency_global(global_state)[:, None]
+                    ).sum(-1) / self.config.hidden_dim ** 0.5                   # (B, T)
+        return memory, saliency
+
+    def decode(self, memory: torch.Tensor, audio_mask: torch.Tensor) -> dict[str, Any]:
+        """Decoder and heads on the encoder's ``memory (B, T, d)``."""
+        batch, _, hidden = memory.shape
+        audio_mask = audio_mask.bool()
+        memory_pos = frame_positions(audio_mask, hidden).to(memory)
+        anchors = self.anchors.sigmoid().expand(batch, -1, -1)                 # (B, K, 2)
+        queries = memory.new_zeros(batch, self.config.num_queries, hidden)
+        layers_out = []
+        for index, layer in enumerate(self.decoder):
+            sine = anchor_embedding(anchors, hidden).to(memory)                 # (B, K, d)
+            query_pos = self.anchor_to_query(sine)
+            scale = 1.0 if index == 0 else self.query_scale(queries)
+            width = self.width_modulation(queries).sigmoid()                    # (B, K, 1)
+            # the anchor's sine embedding, sharpened or widened by the width ratio (DAB-DETR)
+            sine = sine * scale * (width / anchors[..., 1:].clamp(min=1e-3))
+            queries = layer(queries, query_pos, sine, memory, memory_pos, audio_mask)
+            states = self.decoder_norm(queries)
+            spans = (inverse_sigmoid(anchors) + self.span_head(states)).sigmoid()
+            layers_out.append({"pred_logits": self.class_head(states), "pred_spans": spans})
+            anchors = spans.detach()       # the next layer starts from the refined anchors
+        out = dict(layers_out[-1])
+        out["aux_outputs"] = layers_out[:-1]
+        return out
+
+
+def temporal_endpoints(mask: torch.Tensor) -> torch.Tensor:
+    """``mask (B, T)`` -> ``(B, T, 2)``: ``[t/T_b, (t+1)/T_b]`` for each real frame t (zeros
+    on padding), so each frame knows where it sits in its recording."""
+    mask = mask.float()
+    length = mask.sum(1, keepdim=True).clamp(min=1)                           # (B, 1)
+    start = torch.arange(mask.shape[1], device=mask.device).float()[None] / length
+    return torch.stack((start, start + 1 / length), dim=-1) * mask[..., None]
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

@@ -1,0 +1,166 @@
+"""A whole split as padded tensors, so training batches are index lookups (no per-sample
+Python, no data loader workers) and the split can live on the GPU.
+
+One row per query. Recordings are stored once and shared by their queries::
+
+    audio        (V, T, D)  float32  frame features of each recording (padded with zeros)
+    audio_mask   (V, T)     bool     True on real frames
+    recording    (Q,)       int64    which recording each query is about
+    tokens       (Q, L, H)  float32  token states of each query (padded)
+    token_mask   (Q, L)     bool
+    spans_cxw    (Q, G, 2)  float32  true moments, normalised (center, width), padded
+    span_count   (Q,)       int64    real moments per query
+    saliency     (Q, T)     float32  1.0 on frames inside a moment (Lighthouse's rule)
+
+Times are normalised by the length the frames cover, ``T_v * hop_s`` seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields, replace
+
+import numpy as np
+import torch
+
+from amr_lib.features.store import FeatureStore
+from amr_lib.lighthouse_jsonl import MomentAnnotation
+from amr_lib.model.criterion import MomentTargets
+from amr_lib.spans import span_xx_to_cxw
+
+
+@dataclass(frozen=True)
+class MomentBatch:
+    """Model inputs and targets of a batch (see :meth:`MomentSplit.batch`)."""
+
+    audio: torch.Tensor          # (B, T, D)
+    audio_mask: torch.Tensor     # (B, T)
+    tokens: torch.Tensor         # (B, L, H)
+    token_mask: torch.Tensor     # (B, L)
+    targets: MomentTargets
+    rows: torch.Tensor           # (B,) the queries' rows in the split
+
+    def model_inputs(self, negatives: bool) -> dict[str, torch.Tensor]:
+        """Keyword arguments of :meth:`AMDETR.forward`; with ``negatives``, every recording
+        is also paired with the next query's text (the batch rolled by one)."""
+        inputs = {"audio": self.audio, "audio_mask": self.audio_mask, "tokens": self.tokens,
+                  "token_mask": self.token_mask}
+        if negatives:
+            inputs["negative_tokens"] = self.tokens.roll(1, 0)
+            inputs["negative_token_mask"] = self.token_mask.roll(1, 0)
+        return inputs
+
+
+@dataclass(frozen=True)
+class MomentSplit:
+    """The padded tensors of the module docstring, plus ids for writing predictions."""
+
+    audio: torch.Tensor
+    audio_mask: torch.Tensor
+    recording: torch.Tensor
+    tokens: torch.Tensor
+    token_mask: torch.Tensor
+    spans_cxw: torch.Tensor
+    span_count: torch.Tensor
+    saliency: torch.Tensor
+    annotations: tuple[MomentAnnotation, ...]
+    hop_s: float
+
+    def __len__(self) -> int:
+        return len(self.annotations)
+
+    @property
+    def audio_dim(self) -> int:
+        return self.audio.shape[-1]
+
+    @property
+    def text_dim(self) -> int:
+        return self.tokens.shape[-1]
+
+    def length_s(self) -> torch.Tensor:
+        """``(Q,)`` seconds covered by each query's frames."""
+        return self.audio_mask.sum(1)[self.recording].double() * self.hop_s
+
+    def to(self, device: str | torch.device) -> MomentSplit:
+        moved = {f.name: getattr(self, f.name).to(device) for f in fields(self)
+                 if isinstance(getattr(self, f.name), torch.Tensor)}
+        return replace(self, **moved)
+
+    def batch(self, rows: torch.Tensor) -> MomentBatch:
+        """Gather the queries at ``rows (B,)`` (on this split's device), trimmed to the
+        longest recording and query in the batch."""
+        rows = rows.to(self.recording.device)
+        recordings = self.recording[rows]
+        audio_mask = self.audio_mask[recordings]
+        frames = int(audio_mask.sum(1).max())
+        token_mask = self.token_mask[rows]
+        length = int(token_mask.sum(1).max())
+        counts = self.span_count[rows].tolist()
+        spans = self.spans_cxw[rows]
+        targets = MomentTargets(
+            spans_cxw=[spans[i, :count] for i, count in enumerate(counts)],
+            saliency=self.saliency[rows, :frames], audio_mask=audio_mask[:, :frames])
+        return MomentBatch(self.audio[recordings, :frames], audio_mask[:, :frames],
+                           self.tokens[rows, :length], token_mask[:, :length], targets, rows)
+
+    @classmethod
+    def from_store(cls, store: FeatureStore, annotations: Sequence[MomentAnnotation],
+                   hop_s: float) -> MomentSplit:
+        """Read every recording and query of ``annotations`` from ``store``."""
+        if not annotations:
+            raise ValueError("no annotations: a split needs at least one query")
+        vids = sorted({a.vid for a in annotations})
+        frames = [store.load_audio(vid) for vid in vids]
+        tokens = [store.load_tokens(a.qid) for a in annotations]
+        return cls.from_arrays(frames, vids, tokens, annotations, hop_s)
+
+    @classmethod
+    def from_arrays(cls, frames: Sequence[np.ndarray], vids: Sequence[str],
+                    tokens: Sequence[np.ndarray], annotations: Sequence[MomentAnnotation],
+                    hop_s: float) -> MomentSplit:
+        """Build from in-memory ``(T_v, D)`` frames per vid and ``(L_q, H)`` tokens per
+        annotation (same order as ``annotations``)."""
+        index = {vid: i for i, vid in enumerate(vids)}
+        missing = sorted({a.vid for a in annotations} - set(index))
+        if missing:
+            raise ValueError(f"no features for recording(s) {missing[:3]}")
+        audio, audio_mask = _pad(frames)
+        token_array, token_mask = _pad(tokens)
+        recording = torch.tensor([index[a.vid] for a in annotations], dtype=torch.int64)
+        lengths = audio_mask.sum(1)[recording].double() * hop_s                # (Q,) s
+        windows = [torch.as_tensor(a.relevant_windows, dtype=torch.float64)
+                   for a in annotations]
+        spans = torch.zeros(len(annotations), max(len(w) for w in windows), 2)
+        saliency = torch.zeros(len(annotations), audio.shape[1])
+        for row, (window, length) in enumerate(zip(windows, lengths, strict=True)):
+            clamped = window.clamp(0, float(length))
+            spans[row, :len(window)] = span_xx_to_cxw(clamped / length).float()
+            frames_v = int(audio_mask[recording[row]].sum())
+            for start, end in clamped.tolist():
+                first, last = saliency_frames(start, end, hop_s, frames_v)
+                saliency[row, first:last + 1] = 1.0
+        return cls(audio, audio_mask, recording, token_array, token_mask, spans,
+                   torch.tensor([len(w) for w in windows]), saliency, tuple(annotations),
+                   hop_s)
+
+
+def saliency_frames(start_s: float, end_s: float, hop_s: float, frames: int
+                    ) -> tuple[int, int]:
+    """First and last frame (inclusive) labelled salient for a moment, as Lighthouse does:
+    ``int(start / hop)`` to ``min(int(end / hop), T) - 1``, never an empty range."""
+    last = max(0, min(int(end_s / hop_s), frames) - 1)
+    return min(int(start_s / hop_s), last), last
+
+
+def _pad(arrays: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    """``[(L_i, D)]`` -> zero-padded ``(N, max L, D)`` float32 and ``(N, max L)`` mask."""
+    widths = {a.shape[1] for a in arrays}
+    if len(widths) != 1:
+        raise ValueError(f"features of different widths {sorted(widths)} cannot be batched")
+    longest = max(len(a) for a in arrays)
+    out = torch.zeros(len(arrays), longest, widths.pop())
+    mask = torch.zeros(len(arrays), longest, dtype=torch.bool)
+    for i, array in enumerate(arrays):
+        out[i, :len(array)] = torch.from_numpy(np.asarray(array, dtype=np.float32))
+        mask[i, :len(array)] = True
+    return out, mask

@@ -1,0 +1,215 @@
+"""The transformer blocks of QD-DETR: cross-attention encoder, self-attention encoder and a
+DAB-style decoder whose queries are 2-d anchors ``(center, width)`` refined layer by layer.
+
+All tensors are batch-first: ``(B, length, hidden)``. Masks are ``(B, length)`` booleans,
+``True`` where a position is real (not padding), which is also what PyTorch's fused
+``scaled_dot_product_attention`` expects; every attention goes through it (CPU and GPU
+kernels). Set ``keep_weights`` on an :class:`Attention` to also store its attention map
+(slower, for figures).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+SINE_TEMPERATURE = 10000.0      # the Transformer's sinusoid base
+
+
+class Attention(nn.Module):
+    """Multi-head attention with separate query/key width and value width.
+
+    DAB-DETR's decoder concatenates content and position per head, so its queries and keys
+    are twice as wide as its values: ``query_dim`` may differ from ``value_dim``.
+    """
+
+    def __init__(self, query_dim: int, value_dim: int, heads: int, dropout: float) -> None:
+        super().__init__()
+        if query_dim % heads or value_dim % heads:
+            raise ValueError(f"{heads} heads do not divide widths {query_dim} and {value_dim}")
+        self.heads = heads
+        self.dropout = dropout
+        self.out = nn.Linear(value_dim, value_dim)
+        self.keep_weights = False
+        self.last_weights: torch.Tensor | None = None   # (B, heads, Lq, Lk) when kept
+
+    def forward(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
+                key_mask: torch.Tensor | None) -> torch.Tensor:
+        """``query (B, Lq, Dq)``, ``key (B, Lk, Dq)``, ``value (B, Lk, Dv)`` (already projected),
+        ``key_mask (B, Lk)`` True for real keys -> ``(B, Lq, Dv)``."""
+        q, k, v = (self._split(x) for x in (query, key, value))            # (B, h, L, d)
+        allowed = None if key_mask is None else key_mask[:, None, None, :]  # (B, 1, 1, Lk)
+        if self.keep_weights:
+            scores = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])
+            if allowed is not None:
+                scores = scores.masked_fill(~allowed, float("-inf"))
+            weights = scores.softmax(-1)
+            self.last_weights = weights.detach()
+            mixed = F.dropout(weights, self.dropout, self.training) @ v
+        else:
+            mixed = F.scaled_dot_product_attention(
+                q, k, v, attn_mask=allowed, dropout_p=self.dropout if self.training else 0.0)
+        batch, _, length, _ = mixed.shape
+        return self.out(mixed.transpose(1, 2).reshape(batch, length, -1))  # (B, Lq, Dv)
+
+    def _split(self, x: torch.Tensor) -> torch.Tensor:
+        batch, length, width = x.shape
+        return x.view(batch, length, self.heads, width // self.heads).transpose(1, 2)
+
+
+class ProjectedAttention(nn.Module):
+    """Standard multi-head attention: linear q/k/v projections, then :class:`Attention`."""
+
+    def __init__(self, hidden: int, heads: int, dropout: float) -> None:
+        super().__init__()
+        self.q, self.k, self.v = (nn.Linear(hidden, hidden) for _ in range(3))
+        self.attention = Attention(hidden, hidden, heads, dropout)
+
+    def forward(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
+                key_mask: torch.Tensor | None) -> torch.Tensor:
+        return self.attention(self.q(query), self.k(key), self.v(value), key_mask)
+
+
+class FeedForward(nn.Module):
+    """Post-norm residual FFN: ``norm(x + drop(W2 drop(relu(W1 x))))``."""
+
+    def __init__(self, hidden: int, ffn: int, dropout: float) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(hidden, ffn), nn.ReLU(), nn.Dropout(dropout),
+                                 nn.Linear(ffn, hidden), nn.Dropout(dropout))
+        self.norm = nn.LayerNorm(hidden)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(x + self.net(x))
+
+
+class CrossAttentionEncoderLayer(nn.Module):
+    """QD-DETR's text-to-audio layer: audio positions (queries) attend to text tokens."""
+
+    def __init__(self, hidden: int, heads: int, ffn: int, dropout: float) -> None:
+        super().__init__()
+        self.attention = ProjectedAttention(hidden, heads, dropout)
+        self.drop = nn.Dropout(dropout)
+        self.norm = nn.LayerNorm(hidden)
+        self.ffn = FeedForward(hidden, ffn, dropout)
+
+    def forward(self, audio: torch.Tensor, audio_pos: torch.Tensor, text: torch.Tensor,
+                text_mask: torch.Tensor) -> torch.Tensor:
+        """``audio (B, T, d)`` with positions ``audio_pos (B, T, d)``; ``text (B, L, d)``,
+        ``text_mask (B, L)`` -> ``(B, T, d)``. Text has no positions (QD-DETR's default)."""
+        attended = self.attention(audio + audio_pos, text, text, text_mask)
+        return self.ffn(self.norm(audio + self.drop(attended)))
+
+
+class SelfAttentionEncoderLayer(nn.Module):
+    """Self-attention over ``[global token; frames]`` with positions added to queries/keys."""
+
+    def __init__(self, hidden: int, heads: int, ffn: int, dropout: float) -> None:
+        super().__init__()
+        self.attention = ProjectedAttention(hidden, heads, dropout)
+        self.drop = nn.Dropout(dropout)
+        self.norm = nn.LayerNorm(hidden)
+        self.ffn = FeedForward(hidden, ffn, dropout)
+
+    def forward(self, x: torch.Tensor, pos: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """``x, pos (B, T, d)``, ``mask (B, T)`` -> ``(B, T, d)``."""
+        attended = self.attention(x + pos, x + pos, x, mask)
+        return self.ffn(self.norm(x + self.drop(attended)))
+
+
+class AnchorDecoderLayer(nn.Module):
+    """Conditional-DETR decoder layer: self-attention among the K moment queries, then
+    cross-attention to the frames where each head compares ``[content; position]`` pairs, so
+    an anchor's sine embedding steers where it looks."""
+
+    def __init__(self, hidden: int, heads: int, ffn: int, dropout: float,
+                 first: bool) -> None:
+        super().__init__()
+        self.first = first      # only the first layer adds positions to the content part
+        linear = lambda: nn.Linear(hidden, hidden)  # noqa: E731
+        self.self_q_content, self.self_q_pos = linear(), linear()
+        self.self_k_content, self.self_k_pos, self.self_v = linear(), linear(), linear()
+        self.self_attention = Attention(hidden, hidden, heads, dropout)
+        self.cross_q_content, self.cross_q_sine = linear(), linear()
+        self.cross_q_pos = linear() if first else None
+        self.cross_k_content, self.cross_k_pos, self.cross_v = linear(), linear(), linear()
+        self.cross_attention = Attention(2 * hidden, hidden, heads, dropout)
+        self.heads = heads
+        self.drop1, self.drop2 = nn.Dropout(dropout), nn.Dropout(dropout)
+        self.norm1, self.norm2 = nn.LayerNorm(hidden), nn.LayerNorm(hidden)
+        self.ffn = FeedForward(hidden, ffn, dropout)
+
+    def forward(self, queries: torch.Tensor, query_pos: torch.Tensor,
+                query_sine: torch.Tensor, memory: torch.Tensor, memory_pos: torch.Tensor,
+                memory_mask: torch.Tensor) -> torch.Tensor:
+        """``queries, query_pos, query_sine (B, K, d)``; ``memory, memory_pos (B, T, d)``,
+        ``memory_mask (B, T)`` -> ``(B, K, d)``."""
+        q = self.self_q_content(queries) + self.self_q_pos(query_pos)
+        k = self.self_k_content(queries) + self.self_k_pos(query_pos)
+        attended = self.self_attention(q, k, self.self_v(queries), None)
+        queries = self.norm1(queries + self.drop1(attended))
+
+        q_content = self.cross_q_content(queries)
+        k_content = self.cross_k_content(memory)
+        k_pos = self.cross_k_pos(memory_pos)
+        if self.first:
+            q_content = q_content + self.cross_q_pos(query_pos)
+            k_content = k_content + k_pos
+        q = self._per_head_concat(q_content, self.cross_q_sine(query_sine))   # (B, K, 2d)
+        k = self._per_head_concat(k_content, k_pos)                           # (B, T, 2d)
+        attended = self.cross_attention(q, k, self.cross_v(memory), memory_mask)
+        queries = self.norm2(queries + self.drop2(attended))
+        return self.ffn(queries)
+
+    def _per_head_concat(self, content: torch.Tensor, position: torch.Tensor) -> torch.Tensor:
+        batch, length, width = content.shape
+        parts = (content.view(batch, length, self.heads, width // self.heads),
+                 position.view(batch, length, self.heads, width // self.heads))
+        return torch.cat(parts, dim=-1).view(batch, length, 2 * width)
+
+
+class MLP(nn.Module):
+    """``layers`` linear layers with ReLU between them (DETR's box/span head)."""
+
+    def __init__(self, in_dim: int, hidden: int, out_dim: int, layers: int) -> None:
+        super().__init__()
+        widths = [in_dim] + [hidden] * (layers - 1) + [out_dim]
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in itertools.pairwise(widths))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for index, layer in enumerate(self.layers):
+            x = layer(x) if index == len(self.layers) - 1 else F.relu(layer(x))
+        return x
+
+
+def sine_embedding(positions: torch.Tensor, dim: int) -> torch.Tensor:
+    """``(...,)`` positions in [0, 1] -> ``(..., dim)`` sinusoids (scaled by 2 pi first, as
+    DETR's normalised position embedding does); ``dim`` must be even."""
+    frequencies = SINE_TEMPERATURE ** (2 * (torch.arange(dim // 2, device=positions.device)
+                                            .float()) / dim)                 # (dim/2,)
+    angles = positions[..., None].float() * (2 * math.pi) / frequencies      # (..., dim/2)
+    return torch.stack((angles.sin(), angles.cos()), dim=-1).flatten(-2)
+
+
+def frame_positions(mask: torch.Tensor, dim: int) -> torch.Tensor:
+    """Sine positions of frames: ``mask (B, T)`` -> ``(B, T, dim)``. Each recording's real
+    frames are numbered 1..T_b and normalised by T_b, so padding never shifts them."""
+    index = mask.float().cumsum(1)                                            # (B, T)
+    length = index[:, -1:].clamp(min=1)
+    return sine_embedding(index / length, dim).to(torch.get_default_dtype())
+
+
+def anchor_embedding(anchors: torch.Tensor, hidden: int) -> torch.Tensor:
+    """``(..., 2)`` anchors ``(center, width)`` in [0, 1] -> ``(..., hidden)``: half the
+    channels encode the center, half the width (DAB-DETR)."""
+    return torch.cat((sine_embedding(anchors[..., 0], hidden // 2),
+                      sine_embedding(anchors[..., 1], hidden // 2)), dim=-1)
+
+
+def inverse_sigmoid(x: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
+    x = x.clamp(0, 1)
+    return torch.log(x.clamp(min=eps) / (1 - x).clamp(min=eps))
