@@ -5,6 +5,12 @@
   style split (recipes, annotations, optionally audio).
 - ``amr features --annotations A.jsonl --recipes R.jsonl --encoder KIND --out ROOT``: sliding-
   window audio features and query features of a simulated split, in Lighthouse's layout.
+- ``amr train --profile quick --out DIR``: the profile's whole chain (simulation, encoder,
+  features, AM-DETR, test metrics), each stage reused from the cache when it exists; writes
+  ``DIR/best.ckpt`` and ``DIR/metrics.json``. Under ``torchrun`` it trains with DDP.
+- ``amr predict --checkpoint CKPT --annotations GT.jsonl --audio-dir DIR --out PRED.jsonl``:
+  Lighthouse prediction JSONL for every query, ready for ``amr evaluate``.
+- ``amr retrieve --checkpoint CKPT AUDIO "QUERY" [--top-k 5] [--json]``: moments in a file.
 
 Each subcommand parses its arguments and calls one library function with explicit values;
 no argument namespace travels into the library.
@@ -14,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -23,9 +30,15 @@ from pathlib import Path
 from amr_lib import __version__
 from amr_lib.audio import AudioError
 from amr_lib.clotho_moment import read_split, simulate_split, write_split
+from amr_lib.config import DEFAULT_PROFILE, PROFILES
 from amr_lib.corpora import BACKGROUND_KINDS, CLIP_KINDS, CorpusSpec
 from amr_lib.corpora.base import SPLITS, CorpusError
-from amr_lib.lighthouse_jsonl import LighthouseFormatError, read_annotations, read_predictions
+from amr_lib.lighthouse_jsonl import (
+    LighthouseFormatError,
+    read_annotations,
+    read_predictions,
+    write_predictions,
+)
 from amr_lib.metrics import IOU_THRESHOLDS, evaluate
 from amr_lib.simulate import SimulationConfig
 
@@ -53,6 +66,14 @@ def _run(args: argparse.Namespace) -> int:
     """Unpack the parsed arguments into one library call per subcommand."""
     if args.command == "evaluate":
         return _evaluate(args.annotations, args.predictions, as_json=args.json)
+    if args.command == "train":
+        return _train(args.profile, args.out, args.device, args.epochs)
+    if args.command == "predict":
+        return _predict(args.checkpoint, args.annotations, args.audio_dir, args.out,
+                        args.device, args.clap_model)
+    if args.command == "retrieve":
+        return _retrieve(args.checkpoint, args.audio, args.query, args.top_k, args.json,
+                         args.device, args.clap_model)
     if args.command == "features":
         return _features(annotations=args.annotations, recipes=args.recipes,
                          encoder=args.encoder, window_s=args.window, hop_s=args.hop,
@@ -126,6 +147,41 @@ def _parser() -> argparse.ArgumentParser:
                           help="CLAP hub id or local folder (default %(default)s)")
     features.add_argument("--device", default="cpu", help="cpu or cuda (default %(default)s)")
     features.add_argument("--seed", type=int, default=0)
+
+    train = commands.add_parser(
+        "train", help="run a profile's chain and train AM-DETR",
+        description="Simulate the profile's splits, train or reuse its feature encoder, "
+                    "extract features, train AM-DETR (best epoch by validation average mAP) "
+                    "and score it on test. Every stage is cached. Writes OUT/best.ckpt, "
+                    "OUT/metrics.json, OUT/history.csv and OUT/test_predictions.jsonl.")
+    train.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE)
+    train.add_argument("--out", required=True, help="output folder")
+    train.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    train.add_argument("--epochs", type=int, help="override the profile's number of epochs")
+
+    predict = commands.add_parser(
+        "predict", help="predict moments for every query of an annotation file",
+        description="Read AUDIO_DIR/{vid}.wav|flac|ogg|mp3 for every recording of the annotations "
+                    "and write the top-10 moments of every query as Lighthouse prediction "
+                    "JSONL.")
+    predict.add_argument("--checkpoint", required=True, help="best.ckpt written by amr train")
+    predict.add_argument("--annotations", required=True, help="Lighthouse annotation JSONL")
+    predict.add_argument("--audio-dir", required=True, help="folder of {vid}.wav/.flac files")
+    predict.add_argument("--out", required=True, help="prediction JSONL to write")
+
+    retrieve = commands.add_parser(
+        "retrieve", help="find the moments of a recording that match a text query",
+        description="Print the best moments (start, end, score) for QUERY in AUDIO. "
+                    "Recordings longer than the training length are scored in chunks.")
+    retrieve.add_argument("--checkpoint", required=True, help="best.ckpt written by amr train")
+    retrieve.add_argument("audio", help="audio file (wav, flac, ...)")
+    retrieve.add_argument("query", help="text query, e.g. 'a dog barks'")
+    retrieve.add_argument("--top-k", type=int, default=5)
+    retrieve.add_argument("--json", action="store_true", help="print JSON")
+    for command in (predict, retrieve):
+        command.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+        command.add_argument("--clap-model",
+                             help="local CLAP folder, for checkpoints trained on CLAP features")
     return parser
 
 
@@ -164,6 +220,47 @@ def _features(annotations: str, recipes: str, encoder: str, window_s: float, hop
     store = extract_features(split, feature_encoder, window, out)
     print(f"{store.audio_dir}: {len({a.vid for a in split.annotations})} recordings; "
           f"{store.text_dir}: {len(split.annotations)} queries")
+    return 0
+
+
+def _train(profile_name: str, out: str, device: str, epochs: int | None) -> int:
+    from amr_lib.experiment import export_run, train_profile
+    from amr_lib.profiles import load_profile
+
+    run = train_profile(load_profile(profile_name), device=device, epochs=epochs)
+    if int(os.environ.get("RANK", "0")) == 0:
+        folder = export_run(run, out)
+        print(f"profile {profile_name!r}: best epoch {run.result.best_epoch} of "
+              f"{len(run.result.history)}; test split ({run.summary['queries']['test']} "
+              f"queries):")
+        print(format_report(run.test_metrics))
+        print(f"{folder / 'best.ckpt'}, {folder / 'metrics.json'}")
+    return 0
+
+
+def _predict(checkpoint: str, annotations: str, audio_dir: str, out: str, device: str,
+             clap_model: str | None) -> int:
+    from amr_lib.retrieve import Retriever, predict_annotations
+
+    retriever = Retriever.from_checkpoint(checkpoint, device, clap_model)
+    records = read_annotations(annotations)
+    write_predictions(out, predict_annotations(retriever, records, audio_dir))
+    print(f"{out}: predictions for {len(records)} queries")
+    return 0
+
+
+def _retrieve(checkpoint: str, audio: str, query: str, top_k: int, as_json: bool,
+              device: str, clap_model: str | None) -> int:
+    from amr_lib.retrieve import Retriever
+
+    moments = Retriever.from_checkpoint(checkpoint, device, clap_model).retrieve(
+        audio, query, top_k)
+    if as_json:
+        print(json.dumps([moment.to_json() for moment in moments]))
+    else:
+        print(f"{'start_s':>8} {'end_s':>8} {'score':>6}")
+        for moment in moments:
+            print(f"{moment.start_s:>8.1f} {moment.end_s:>8.1f} {moment.score:>6.3f}")
     return 0
 
 

@@ -21,6 +21,37 @@ from amr_lib.simulate import SimulationConfig
 
 
 @dataclass(frozen=True)
+class RetrievalSetup:
+    """How a profile turns simulated splits into a trained AM-DETR (plain values only, so
+    reading a profile never imports torch; :mod:`amr_lib.experiment` builds the objects).
+
+    ``*_segments`` cap the background segments simulated per split (``None``: all of them);
+    ``model`` names an :class:`~amr_lib.model.am_detr.AMDETRConfig` preset.
+    """
+
+    encoder: str = "contrastive"          # contrastive | contrastive-untrained | clap
+    window_s: float = 1.0
+    hop_s: float = 1.0
+    train_segments: int | None = None
+    valid_segments: int | None = None
+    test_segments: int | None = None
+    model: str = "paper"                  # AMDETRConfig preset: quick | paper
+    epochs: int = 100
+    batch_size: int = 32
+    lr: float = 1e-4
+
+    def segments(self, split: str) -> int | None:
+        return {"train": self.train_segments, "valid": self.valid_segments,
+                "test": self.test_segments}[split]
+
+    @classmethod
+    def quick(cls) -> RetrievalSetup:
+        """Sized to train in minutes on 2 CPU cores (see Chapter 4)."""
+        return cls(train_segments=1000, valid_segments=160, test_segments=320, model="quick",
+                   epochs=30, lr=3e-4)
+
+
+@dataclass(frozen=True)
 class Profile:
     """One consistent set of choices for the whole book."""
 
@@ -29,23 +60,24 @@ class Profile:
     background_corpus: CorpusSpec
     simulation: SimulationConfig
     seed: int = 0
+    retrieval: RetrievalSetup = RetrievalSetup()
 
     @classmethod
     def quick(cls) -> Profile:
         return cls("quick", CorpusSpec("synthetic"), CorpusSpec("synthetic"),
-                   SimulationConfig())
+                   SimulationConfig(), retrieval=RetrievalSetup.quick())
 
     @classmethod
     def real_sounds(cls) -> Profile:
         return cls("real-sounds", CorpusSpec("esc50"), CorpusSpec("folder"),
-                   SimulationConfig.real_sounds())
+                   SimulationConfig.real_sounds(), retrieval=RetrievalSetup.quick())
 
     @classmethod
     def paper(cls) -> Profile:
         root = config.data_root()
         return cls("paper", CorpusSpec("clotho", str(root / "clotho")),
                    CorpusSpec("folder", str(root / "walking_tours")),
-                   SimulationConfig.paper())
+                   SimulationConfig.paper(), retrieval=RetrievalSetup(encoder="clap"))
 
 
 def load_profile(name: str | None = None) -> Profile:

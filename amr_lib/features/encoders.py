@@ -9,6 +9,7 @@ corpus content, training config, seed and text-encoder weights).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -19,6 +20,8 @@ from amr_lib.features.contrastive import (
     ContrastiveFeatureEncoder,
     ContrastiveModel,
     load_model,
+    model_from_payload,
+    model_payload,
     save_model,
     untrained_model,
 )
@@ -95,3 +98,41 @@ def make_feature_encoder(kind: str, window: WindowConfig, *, clip_corpus: Corpus
         model, _ = trained_contrastive_model(clip_corpus, sample_rate, text_encoder,
                                              TrainConfig(device=device), seed, cache)
     return ContrastiveFeatureEncoder(model, text_encoder, name=kind)
+
+
+def encoder_reference(encoder, window: WindowConfig) -> dict[str, Any]:
+    """What a checkpoint stores to rebuild ``encoder``: its name, window, weights
+    fingerprint, and for the contrastive encoders the (small) audio network itself; CLAP
+    and the text encoder are referenced by source and checked by hash when rebuilt."""
+    reference = {"name": encoder.name, "window_s": window.window_s, "hop_s": window.hop_s,
+                 "fingerprint": encoder.fingerprint()}
+    if isinstance(encoder, ContrastiveFeatureEncoder):
+        reference["audio_encoder"] = model_payload(encoder.model)
+    elif isinstance(encoder, ClapFeatureEncoder):
+        reference["clap_model"] = encoder.clap.spec.model
+    else:
+        raise TypeError(f"cannot reference a {type(encoder).__name__} in a checkpoint")
+    return reference
+
+
+def encoder_from_reference(reference: dict[str, Any], where: str, device: str = "cpu",
+                           clap_model: str | None = None):
+    """Rebuild the encoder of :func:`encoder_reference` and its window config.
+
+    ``clap_model`` overrides where CLAP's weights are read (e.g. a local copy). Raises
+    ``ValueError`` naming ``where`` when the rebuilt encoder's weights differ from the ones
+    the checkpoint was trained on.
+    """
+    window = WindowConfig(reference["window_s"], reference["hop_s"])
+    if "audio_encoder" in reference:
+        model = model_from_payload(reference["audio_encoder"], where, device)
+        encoder = ContrastiveFeatureEncoder(model, TextEncoder(device=device),
+                                            name=reference["name"])
+    else:
+        encoder = ClapFeatureEncoder(ClapEncoder.from_pretrained(
+            clap_model or reference["clap_model"], device=device, window_s=window.window_s,
+            hop_s=window.hop_s))
+    if encoder.fingerprint() != reference["fingerprint"]:
+        raise ValueError(f"{where}: the feature encoder's weights here differ from the ones "
+                         "this checkpoint was trained on (fingerprint mismatch)")
+    return encoder, window

@@ -1,0 +1,157 @@
+"""A profile's whole chain, each stage computed once and then read from the cache:
+
+    corpora -> simulated splits -> feature encoder -> features -> AM-DETR -> test metrics
+
+Simulation and features are content-addressed (see :mod:`amr_lib.cache` and
+:mod:`amr_lib.features.store`). A training run lives in a folder of the cache named by
+everything that decides its weights (the feature stores, model and training configs); an
+interrupted run resumes there and a finished one is simply loaded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+from amr_lib.cache import content_key, default_cache_root
+from amr_lib.clotho_moment import SimulatedSplit, simulate_split
+from amr_lib.features.encoders import encoder_reference, make_feature_encoder
+from amr_lib.features.extract import extract_features
+from amr_lib.features.store import FeatureStore
+from amr_lib.features.windows import WindowConfig
+from amr_lib.lighthouse_jsonl import write_predictions
+from amr_lib.metrics import evaluate
+from amr_lib.model.am_detr import AMDETRConfig
+from amr_lib.model.data import MomentSplit
+from amr_lib.profiles import Profile
+from amr_lib.train import (
+    BEST,
+    TrainingConfig,
+    TrainResult,
+    predict_split,
+    resolve_device,
+    train_am_detr,
+)
+
+RUN_VERSION = 1
+
+
+@dataclass
+class PreparedSplit:
+    """A simulated split and its features."""
+
+    simulated: SimulatedSplit
+    store: FeatureStore
+    hop_s: float
+
+    def tensors(self) -> MomentSplit:
+        return MomentSplit.from_store(self.store, self.simulated.annotations, self.hop_s)
+
+
+def window_config(profile: Profile) -> WindowConfig:
+    return WindowConfig(profile.retrieval.window_s, profile.retrieval.hop_s)
+
+
+def simulated(profile: Profile, split: str) -> SimulatedSplit:
+    """The profile's ``split``, with its segment cap."""
+    return simulate_split(profile.clip_corpus, profile.background_corpus, split,
+                          profile.simulation, seed=profile.seed,
+                          max_segments=profile.retrieval.segments(split))
+
+
+def feature_encoder(profile: Profile, device: str = "cpu"):
+    """The profile's feature encoder (a contrastive one is trained or read from the cache)."""
+    return make_feature_encoder(profile.retrieval.encoder, window_config(profile),
+                                clip_corpus=profile.clip_corpus,
+                                sample_rate=profile.simulation.sample_rate, device=device,
+                                seed=profile.seed)
+
+
+def prepare(profile: Profile, split: str, encoder, root: str | Path | None = None
+            ) -> PreparedSplit:
+    """Simulate ``split`` and extract (or find) its features under ``root``."""
+    root = Path(root) if root is not None else default_cache_root() / "features"
+    window = window_config(profile)
+    result = simulated(profile, split)
+    return PreparedSplit(result, extract_features(result, encoder, window, root),
+                         window.hop_s)
+
+
+def model_config(profile: Profile) -> AMDETRConfig:
+    presets = {"quick": AMDETRConfig.quick, "paper": AMDETRConfig.paper}
+    return presets[profile.retrieval.model]()
+
+
+def training_config(profile: Profile, device: str = "auto",
+                    epochs: int | None = None) -> TrainingConfig:
+    setup = profile.retrieval
+    return TrainingConfig(epochs=epochs or setup.epochs, batch_size=setup.batch_size,
+                          lr=setup.lr, seed=profile.seed, device=device)
+
+
+@dataclass
+class ProfileRun:
+    """Everything a finished run of a profile produced."""
+
+    result: TrainResult
+    test_metrics: dict[str, float]
+    splits: dict[str, PreparedSplit]
+    run_dir: Path
+    summary: dict[str, Any]
+
+
+def train_profile(profile: Profile, device: str = "auto", epochs: int | None = None,
+                  progress: bool = True, runs_root: str | Path | None = None) -> ProfileRun:
+    """Run (or load) the whole chain of ``profile`` and score the best model on test.
+
+    The run folder is ``runs_root/<key>`` (default: the cache's ``am_detr_runs``)."""
+    encoder = feature_encoder(profile, "cpu")
+    splits = {name: prepare(profile, name, encoder) for name in ("train", "valid", "test")}
+    tensors = {name: prepared.tensors() for name, prepared in splits.items()}
+    window = window_config(profile)
+    config = training_config(profile, device, epochs)
+    detr = model_config(profile).with_inputs(tensors["train"].audio_dim,
+                                             tensors["train"].text_dim)
+    material = {"version": RUN_VERSION, "model": detr.to_json(),
+                "training": {**config.to_json(), "device": None},   # any device, same run
+                "features": {name: prepared.store.name for name, prepared in splits.items()}}
+    runs_root = Path(runs_root) if runs_root else default_cache_root() / "am_detr_runs"
+    run_dir = runs_root / content_key(material)[:32]
+    extra = {"features": encoder_reference(encoder, window), "profile": profile.name}
+    single = int(os.environ.get("WORLD_SIZE", "1")) == 1
+    run_dir.mkdir(parents=True, exist_ok=True)
+    # torchrun processes share one run folder: only a lone process locks it
+    lock = FileLock(str(run_dir) + ".lock") if single else contextlib.nullcontext()
+    with lock:
+        result = train_am_detr(detr, tensors["train"], tensors["valid"], config, run_dir,
+                               extra=extra, progress=progress)
+    device_used = resolve_device(device)
+    predictions = predict_split(result.model.to(device_used), tensors["test"],
+                                config.eval_batch_size, device_used, config.precision)
+    test_metrics = evaluate(list(tensors["test"].annotations), predictions)
+    summary = {"profile": profile.name, "best_epoch": result.best_epoch,
+               "epochs": len(result.history), "valid": result.best_metrics,
+               "test": test_metrics,
+               "queries": {name: len(t) for name, t in tensors.items()},
+               "model": detr.to_json()}
+    if single or int(os.environ.get("RANK", "0")) == 0:
+        write_predictions(run_dir / "test_predictions.jsonl", predictions)
+        (run_dir / "metrics.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    return ProfileRun(result, test_metrics, splits, run_dir, summary)
+
+
+def export_run(run: ProfileRun, out_dir: str | Path) -> Path:
+    """Copy a run's best checkpoint, metrics, history and test predictions to ``out_dir``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in (BEST, "metrics.json", "history.csv", "history.json",
+                 "test_predictions.jsonl"):
+        shutil.copy2(run.run_dir / name, out_dir / name)
+    return out_dir

@@ -1,0 +1,180 @@
+"""The high-level API: from a recording and a text query to ranked moments in seconds.
+
+>>> retriever = Retriever.from_checkpoint("runs/quick/best.ckpt")
+>>> retriever.retrieve("street.flac", "a dog barks", top_k=5)
+[Moment(start_s=12.0, end_s=17.0, score=0.93), ...]
+
+A checkpoint written by :func:`amr_lib.train.train_am_detr` through
+:func:`amr_lib.experiment.train_profile` carries the feature encoder (the contrastive
+network itself, or CLAP by source and weights hash) next to AM-DETR, so nothing else is
+needed. The audio is embedded once per recording; recordings longer than the model's
+training length are cut into chunks of that length overlapping by half, every chunk is
+scored in one batch, and the chunks' moments are merged: moments found twice (in two
+overlapping chunks) keep their best-scored copy (greedy suppression at IoU 0.5). A
+recording that fits in one chunk gets the paper's post-processing unchanged (no
+suppression).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from amr_lib.audio import load_audio
+from amr_lib.features.encoders import encoder_from_reference
+from amr_lib.features.windows import WindowConfig, checked_audio
+from amr_lib.lighthouse_jsonl import MomentAnnotation, MomentPrediction
+from amr_lib.model.am_detr import AMDETR
+from amr_lib.model.postprocess import TOP_K, ranked_moments
+from amr_lib.spans import temporal_iou
+from amr_lib.train import load_am_detr, read_am_detr_checkpoint
+
+MERGE_IOU = 0.5             # copies of one moment from overlapping chunks overlap this much
+
+
+@dataclass(frozen=True)
+class Moment:
+    start_s: float
+    end_s: float
+    score: float            # foreground probability in [0, 1]
+
+    def to_json(self) -> dict[str, float]:
+        return {"start_s": self.start_s, "end_s": self.end_s, "score": self.score}
+
+
+class Retriever:
+    """AM-DETR with its feature encoder (see the module docstring)."""
+
+    def __init__(self, model: AMDETR, encoder, window: WindowConfig, chunk_frames: int,
+                 device: str | torch.device = "cpu") -> None:
+        if chunk_frames < 1:
+            raise ValueError(f"chunk_frames must be positive, got {chunk_frames}")
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.encoder = encoder
+        self.window = window
+        self.chunk_frames = chunk_frames
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, device: str = "cpu",
+                        clap_model: str | None = None) -> Retriever:
+        """Load a checkpoint written by training (``best.ckpt``); ``clap_model`` points at
+        a local copy of CLAP's weights when the checkpoint uses CLAP."""
+        checkpoint = read_am_detr_checkpoint(path)
+        extra = checkpoint["extra"]
+        if "features" not in extra:
+            raise ValueError(f"{path}: this checkpoint does not say which feature encoder "
+                             "made its inputs; it was not written by `amr train`")
+        encoder, window = encoder_from_reference(extra["features"], str(path), device,
+                                                 clap_model)
+        return cls(load_am_detr(path, device), encoder, window,
+                   int(checkpoint["train_frames"]), device)
+
+    def embed(self, audio: str | Path | np.ndarray, sample_rate: int | None = None
+              ) -> np.ndarray:
+        """``(T, D)`` frame features of a file or an ``(N,)`` array at ``sample_rate`` Hz
+        (reuse them for several queries with :meth:`retrieve_frames`)."""
+        if isinstance(audio, str | Path):
+            audio, sample_rate = load_audio(audio)
+            what = "audio file"
+        else:
+            if sample_rate is None:
+                raise ValueError("an audio array needs its sample_rate")
+            what = "audio array"
+        audio = checked_audio(audio, what)
+        if audio.size == 0:
+            raise ValueError(f"{what}: no samples")
+        return self.encoder.embed_windows(audio, sample_rate, self.window)
+
+    def retrieve(self, audio: str | Path | np.ndarray, query: str, top_k: int = 5,
+                 sample_rate: int | None = None) -> list[Moment]:
+        """The ``top_k`` best moments for ``query`` in ``audio``, best first."""
+        return self.retrieve_frames(self.embed(audio, sample_rate), query, top_k)
+
+    @torch.no_grad()
+    def retrieve_frames(self, frames: np.ndarray, query: str, top_k: int = 5,
+                        duration_s: float | None = None) -> list[Moment]:
+        """Like :meth:`retrieve` on precomputed ``(T, D)`` frames."""
+        if top_k < 1:
+            raise ValueError(f"top_k must be at least 1, got {top_k}")
+        hop = self.window.hop_s
+        total = len(frames)
+        duration_s = duration_s or total * hop
+        [tokens], _ = self.encoder.query_features([query])
+        starts = chunk_starts(total, self.chunk_frames)
+        length = min(self.chunk_frames, total)
+        audio = torch.from_numpy(np.stack([frames[s:s + length] for s in starts])).float()
+        count = len(starts)
+        token_tensor = torch.from_numpy(tokens).float()[None].expand(count, -1, -1)
+        outputs = self.model(audio.to(self.device),
+                             torch.ones(count, length, dtype=torch.bool, device=self.device),
+                             token_tensor.to(self.device),
+                             torch.ones(count, len(tokens), dtype=torch.bool,
+                                        device=self.device))
+        offsets = torch.tensor(starts, dtype=torch.float64) * hop
+        moments = ranked_moments(outputs["pred_logits"], outputs["pred_spans"],
+                                 torch.full((count,), length * hop, dtype=torch.float64),
+                                 (duration_s - offsets).clamp(max=length * hop), hop)
+        moments[..., :2] += offsets.numpy()[:, None, None]
+        if count == 1:          # one chunk: the paper's post-processing, no suppression
+            return [Moment(float(s), float(e), float(p)) for s, e, p in moments[0, :top_k]]
+        return merge_moments(moments.reshape(-1, 3), top_k)
+
+
+def chunk_starts(frames: int, chunk_frames: int) -> list[int]:
+    """First frame of each chunk: every ``chunk_frames // 2`` frames, the last chunk ending
+    at the last frame; one chunk at 0 when the recording fits."""
+    if frames <= chunk_frames:
+        return [0]
+    step = max(1, chunk_frames // 2)
+    starts = list(range(0, frames - chunk_frames, step))
+    return [*starts, frames - chunk_frames]
+
+
+def merge_moments(rows: np.ndarray, top_k: int, iou: float = MERGE_IOU) -> list[Moment]:
+    """``(N, 3)`` [start, end, score] rows -> the ``top_k`` best, skipping any that
+    overlaps an already kept one by IoU >= ``iou`` (copies from overlapping chunks)."""
+    kept: list[np.ndarray] = []
+    for row in rows[np.argsort(-rows[:, 2], kind="stable")]:
+        if kept and temporal_iou(row[None, :2], np.array(kept)[:, :2]).max() >= iou:
+            continue
+        kept.append(row)
+        if len(kept) == top_k:
+            break
+    return [Moment(float(s), float(e), float(p)) for s, e, p in kept]
+
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
+
+
+def find_recording(audio_dir: str | Path, vid: str) -> Path:
+    """``audio_dir/{vid}.wav`` (or .flac, .ogg, .mp3); ``FileNotFoundError`` naming it."""
+    for suffix in AUDIO_SUFFIXES:
+        path = Path(audio_dir) / f"{vid}{suffix}"
+        if path.is_file():
+            return path
+    raise FileNotFoundError(f"{Path(audio_dir) / vid}{{{','.join(AUDIO_SUFFIXES)}}}: no audio "
+                            f"file for recording {vid!r}")
+
+
+def predict_annotations(retriever: Retriever, annotations: list[MomentAnnotation],
+                        audio_dir: str | Path, top_k: int = TOP_K) -> list[MomentPrediction]:
+    """Lighthouse prediction records for every query, reading ``audio_dir/{vid}.*`` once
+    per recording."""
+    by_vid: dict[str, list[MomentAnnotation]] = {}
+    for annotation in annotations:
+        by_vid.setdefault(annotation.vid, []).append(annotation)
+    predictions = {}
+    for vid, queries in tqdm(by_vid.items(), desc="recordings", leave=False):
+        frames = retriever.embed(find_recording(audio_dir, vid))
+        for annotation in queries:
+            moments = retriever.retrieve_frames(frames, annotation.query, top_k,
+                                                duration_s=annotation.duration)
+            predictions[annotation.qid] = MomentPrediction(
+                annotation.qid, annotation.query, vid,
+                np.array([[m.start_s, m.end_s, m.score] for m in moments]).reshape(-1, 3))
+    return [predictions[annotation.qid] for annotation in annotations]

@@ -1,0 +1,292 @@
+"""Training and evaluation of AM-DETR: AdamW, gradient clipping, validation every epoch with
+the project's metrics, the best checkpoint by validation average mAP, resumable runs.
+
+A run writes to ``out_dir``::
+
+    last.ckpt      model, optimiser, RNG state, epoch, history: resumes the run
+    best.ckpt      the same at the epoch of best validation average mAP
+    history.csv    one row per epoch: named training losses and validation metrics
+    history.json   the same rows
+
+The whole split lives on the training device (features are small), so a batch is one
+index lookup. On CUDA the forward pass runs under bf16 autocast. Started by ``torchrun``,
+the same function trains with DistributedDataParallel: each process takes its share of
+every global batch, gradients are averaged, and process 0 evaluates and writes.
+Checkpoints load with ``torch.load(weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from tqdm.auto import tqdm
+
+from amr_lib.checkpoints import cpu_state, read_checkpoint, write_checkpoint
+from amr_lib.lighthouse_jsonl import MomentPrediction
+from amr_lib.metrics import evaluate
+from amr_lib.model.am_detr import AMDETR, AMDETRConfig
+from amr_lib.model.criterion import LossConfig, SetCriterion
+from amr_lib.model.data import MomentSplit
+from amr_lib.model.matcher import MatcherConfig
+from amr_lib.model.postprocess import ranked_moments
+
+CHECKPOINT_FORMAT = "amr_lib.am_detr"
+CHECKPOINT_VERSION = 1
+LAST, BEST = "last.ckpt", "best.ckpt"
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Optimisation of AM-DETR (the paper's values by default, 100 epochs)."""
+
+    epochs: int = 100
+    batch_size: int = 32
+    lr: float = 1e-4
+    weight_decay: float = 1e-4
+    grad_clip: float = 0.1                # max gradient norm
+    seed: int = 0
+    device: str = "auto"                  # "auto": CUDA when available, else CPU
+    precision: str = "auto"               # "auto": bf16 on CUDA, fp32 elsewhere; or "fp32"
+    negative_pairs: bool = True           # saliency against the batch's rolled texts
+    eval_batch_size: int = 256
+    loss: LossConfig = field(default_factory=LossConfig)
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 1 or self.eval_batch_size < 1:
+            raise ValueError(f"epochs and batch sizes must be positive: {self}")
+        if self.precision not in ("auto", "bf16", "fp32"):
+            raise ValueError(f"precision must be auto, bf16 or fp32, got {self.precision!r}")
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, values: dict[str, Any]) -> TrainingConfig:
+        loss = dict(values["loss"])
+        loss["matcher"] = MatcherConfig(**loss["matcher"])
+        return cls(**{**values, "loss": LossConfig(**loss)})
+
+
+@dataclass
+class TrainResult:
+    model: AMDETR                     # the best epoch's weights, in eval mode
+    history: list[dict[str, float]]
+    best_epoch: int
+    best_metrics: dict[str, float]
+    out_dir: Path
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
+    """bf16 autocast on CUDA (unless ``fp32`` is asked), nothing elsewhere."""
+    use_bf16 = precision == "bf16" or (precision == "auto" and device.type == "cuda")
+    if use_bf16:
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def train_am_detr(model_config: AMDETRConfig, train: MomentSplit, valid: MomentSplit,
+                  config: TrainingConfig, out_dir: str | Path,
+                  extra: dict[str, Any] | None = None, stop_after: int | None = None,
+                  progress: bool = True) -> TrainResult:
+    """Train (or resume, when ``out_dir/last.ckpt`` exists) and return the best model.
+
+    ``model_config``'s input widths are set from the data. ``extra`` is stored in every
+    checkpoint (e.g. the feature encoder's reference, so a checkpoint can go from raw audio
+    to moments). ``stop_after`` ends the run after that many epochs in total, as an
+    interruption would (for tests and time-boxed runs).
+    """
+    out_dir = Path(out_dir)
+    rank, world = _distributed()
+    device = resolve_device(config.device)
+    if world > 1 and device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+        torch.cuda.set_device(device)
+    model_config = model_config.with_inputs(train.audio_dim, train.text_dim)
+    torch.manual_seed(config.seed)
+    model = AMDETR(model_config).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr,
+                                  weight_decay=config.weight_decay)
+    history: list[dict[str, float]] = []
+    if (out_dir / LAST).exists():
+        history = _resume(out_dir / LAST, model, optimizer, model_config, config)
+    trained = (torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model)
+    criterion = SetCriterion(config.loss).to(device)
+    train_on, valid_on = train.to(device), valid.to(device)
+    train_frames = int(train.audio_mask.sum(1).max())   # longest input the model has seen
+    last_epoch = config.epochs if stop_after is None else min(stop_after, config.epochs)
+    epochs = range(len(history) + 1, last_epoch + 1)
+    bar = tqdm(epochs, desc="AM-DETR", disable=not progress or rank != 0, leave=False)
+    for epoch in bar:
+        losses = _train_epoch(trained, criterion, optimizer, train_on, config, epoch, device,
+                              rank, world)
+        if rank == 0:
+            metrics = evaluate_model(model, valid_on, config.eval_batch_size, device,
+                                     config.precision)
+            history.append({"epoch": epoch, **losses,
+                            **{f"valid_{k}": v for k, v in metrics.items()}})
+            best = max(history, key=lambda row: row["valid_mAP"])   # first of equals wins
+            state = _checkpoint(model, optimizer, model_config, config, history, extra,
+                                train_frames)
+            write_checkpoint(out_dir / LAST, state)
+            if best["epoch"] == epoch:
+                write_checkpoint(out_dir / BEST, state)
+            _write_history(out_dir, history)
+            bar.set_postfix(loss=f"{losses['loss_total']:.3f}",
+                            mAP=f"{metrics['mAP']:.2f}")
+        if world > 1:
+            dist.barrier()
+    if world > 1:
+        dist.barrier()
+    best_model = load_am_detr(out_dir / BEST, device)
+    best = max(history, key=lambda row: row["valid_mAP"]) if history else {}
+    return TrainResult(best_model, history, int(best.get("epoch", 0)),
+                       {k.removeprefix("valid_"): v for k, v in best.items()
+                        if k.startswith("valid_")}, out_dir)
+
+
+def _train_epoch(model: torch.nn.Module, criterion: SetCriterion,
+                 optimizer: torch.optim.Optimizer, split: MomentSplit,
+                 config: TrainingConfig, epoch: int, device: torch.device, rank: int,
+                 world: int) -> dict[str, float]:
+    model.train()
+    totals: dict[str, float] = {}
+    steps = 0
+    for rows in epoch_batches(len(split), config.batch_size, config.seed, epoch, device):
+        batch = split.batch(rows[rank::world])
+        with autocast(device, config.precision):
+            outputs = model(**batch.model_inputs(config.negative_pairs))
+        losses = criterion(outputs, batch.targets)
+        total = criterion.total(losses)
+        optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        if config.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        optimizer.step()
+        for name, value in {**losses, "loss_total": total}.items():
+            totals[name] = totals.get(name, 0.0) + value.detach()
+        steps += 1
+    return {name: float(value) / steps for name, value in totals.items()}
+
+
+def epoch_batches(size: int, batch_size: int, seed: int, epoch: int,
+                  device: torch.device | str = "cpu") -> Iterator[torch.Tensor]:
+    """Rows of each batch of one epoch: a permutation seeded by ``(seed, epoch)``, so a
+    resumed run sees the batches an uninterrupted one would. The last partial batch is
+    kept unless it has a single query (no rolled negative is possible then)."""
+    generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
+    order = torch.randperm(size, generator=generator).to(device)
+    for start in range(0, size, batch_size):
+        rows = order[start:start + batch_size]
+        if len(rows) > 1 or size == 1:
+            yield rows
+
+
+@torch.no_grad()
+def predict_split(model: AMDETR, split: MomentSplit, batch_size: int = 256,
+                  device: torch.device | str = "cpu", precision: str = "auto",
+                  top_k: int = 10) -> list[MomentPrediction]:
+    """Ranked moments for every query of ``split`` (Lighthouse prediction records)."""
+    device = torch.device(device)
+    model.eval()
+    split = split.to(device)
+    length_s = split.length_s()
+    duration_s = torch.tensor([a.duration for a in split.annotations], dtype=torch.float64)
+    predictions = []
+    for start in range(0, len(split), batch_size):
+        rows = torch.arange(start, min(start + batch_size, len(split)), device=device)
+        batch = split.batch(rows)
+        with autocast(device, precision):
+            outputs = model(**batch.model_inputs(negatives=False))
+        moments = ranked_moments(outputs["pred_logits"], outputs["pred_spans"],
+                                 length_s[rows], duration_s[rows.cpu()], split.hop_s, top_k)
+        for row, windows in zip(rows.tolist(), moments, strict=True):
+            annotation = split.annotations[row]
+            predictions.append(MomentPrediction(annotation.qid, annotation.query,
+                                                annotation.vid, windows))
+    return predictions
+
+
+def evaluate_model(model: AMDETR, split: MomentSplit, batch_size: int = 256,
+                   device: torch.device | str = "cpu", precision: str = "auto"
+                   ) -> dict[str, float]:
+    """R1@t, mAP@t and average mAP (percent) of ``model`` on ``split``."""
+    predictions = predict_split(model, split, batch_size, device, precision)
+    return evaluate(list(split.annotations), predictions)
+
+
+def load_am_detr(path: str | Path, device: torch.device | str = "cpu") -> AMDETR:
+    """The model of a checkpoint written by :func:`train_am_detr`, in eval mode."""
+    checkpoint = read_am_detr_checkpoint(path)
+    model = AMDETR(AMDETRConfig.from_json(checkpoint["model_config"]))
+    try:
+        model.load_state_dict(checkpoint["model"])
+    except RuntimeError as problem:
+        raise ValueError(f"{path}: weights do not fit the stored config ({problem})") from None
+    return model.to(device).eval()
+
+
+def read_am_detr_checkpoint(path: str | Path) -> dict[str, Any]:
+    return read_checkpoint(path, CHECKPOINT_FORMAT, CHECKPOINT_VERSION)
+
+
+def _checkpoint(model: AMDETR, optimizer: torch.optim.Optimizer, model_config: AMDETRConfig,
+                config: TrainingConfig, history: list[dict[str, float]],
+                extra: dict[str, Any] | None, train_frames: int) -> dict[str, Any]:
+    rng = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        rng["cuda"] = torch.cuda.get_rng_state_all()
+    return {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
+            "model_config": model_config.to_json(), "training": config.to_json(),
+            "model": cpu_state(model), "optimizer": optimizer.state_dict(),
+            "epoch": history[-1]["epoch"], "history": history, "rng": rng,
+            "train_frames": train_frames, "extra": extra or {}}
+
+
+def _resume(path: Path, model: AMDETR, optimizer: torch.optim.Optimizer,
+            model_config: AMDETRConfig, config: TrainingConfig) -> list[dict[str, float]]:
+    checkpoint = read_am_detr_checkpoint(path)
+    stored = TrainingConfig.from_json(checkpoint["training"])
+    if (AMDETRConfig.from_json(checkpoint["model_config"]) != model_config
+            or replace(stored, epochs=config.epochs) != config):
+        raise ValueError(f"{path}: was made by another model or training config; resume "
+                         "with the same settings or choose a new output folder")
+    model.load_state_dict(checkpoint["model"])
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    torch.set_rng_state(checkpoint["rng"]["torch"])
+    if "cuda" in checkpoint["rng"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(checkpoint["rng"]["cuda"])
+    return list(checkpoint["history"])
+
+
+def _write_history(out_dir: Path, history: list[dict[str, float]]) -> None:
+    (out_dir / "history.json").write_text(json.dumps(history, indent=1), encoding="utf-8")
+    with (out_dir / "history.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(history[0]))
+        writer.writeheader()
+        writer.writerows(history)
+
+
+def _distributed() -> tuple[int, int]:
+    """``(rank, world size)``; joins the process group when started by ``torchrun``."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    if dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
