@@ -4,7 +4,7 @@ the project's metrics, the best checkpoint by validation average mAP, resumable 
 A run writes to ``out_dir``::
 
     last.ckpt      model, optimiser, RNG state, epoch, history: resumes the run
-    best.ckpt      the same at the epoch of best validation average mAP
+    best.ckpt      the model at the epoch of best validation average mAP (no optimiser)
     history.csv    one row per epoch: named training losses and validation metrics
     history.json   the same rows
 
@@ -143,8 +143,9 @@ def train_am_detr(model_config: AMDETRConfig, train: MomentSplit, valid: MomentS
             state = _checkpoint(model, optimizer, model_config, config, history, extra,
                                 train_frames)
             write_checkpoint(out_dir / LAST, state)
-            if best["epoch"] == epoch:
-                write_checkpoint(out_dir / BEST, state)
+            if best["epoch"] == epoch:   # for inference: no optimiser state (a third the size)
+                write_checkpoint(out_dir / BEST, {k: v for k, v in state.items()
+                                                  if k != "optimizer"})
             _write_history(out_dir, history)
             bar.set_postfix(loss=f"{losses['loss_total']:.3f}",
                             mAP=f"{metrics['mAP']:.2f}")

@@ -1,0 +1,186 @@
+"""The profile chain through `amr train`, then the retrieval API, `amr predict` and
+`amr retrieve` on its checkpoint (a tiny profile: a few segments, two epochs)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from amr_lib import profiles
+from amr_lib.audio import load_audio, write_wav
+from amr_lib.cli import main
+from amr_lib.lighthouse_jsonl import read_annotations, read_predictions
+from amr_lib.model.postprocess import ranked_moments
+from amr_lib.retrieve import Moment, Retriever, chunk_starts, merge_moments
+from amr_lib.spans import temporal_iou
+
+TINY = replace(profiles.Profile.quick(), retrieval=profiles.RetrievalSetup(
+    encoder="contrastive-untrained", train_segments=10, valid_segments=3, test_segments=3,
+    model="quick", epochs=2))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """``amr train`` on the tiny profile; returns (run folder, simulated test folder)."""
+    root = tmp_path_factory.mktemp("amr")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AMR_CACHE_DIR", str(root / "cache"))
+        patch.setenv("HF_HUB_OFFLINE", "1")
+        patch.setattr(profiles, "load_profile", lambda name=None: TINY)
+        assert main(["train", "--profile", "quick", "--out", str(root / "run"),
+                     "--device", "cpu"]) == 0
+        # a second call finds the finished run in the cache and trains nothing
+        history = (root / "run" / "history.json").read_text()
+        assert main(["train", "--profile", "quick", "--out", str(root / "again")]) == 0
+        assert (root / "again" / "history.json").read_text() == history
+        assert main(["simulate", "--clips", "synthetic", "--backgrounds", "synthetic",
+                     "--split", "test", "--out", str(root / "sim"), "--max-segments", "3",
+                     "--write-audio"]) == 0
+        yield root / "run", root / "sim"
+
+
+@pytest.fixture(scope="module")
+def retriever(trained):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HF_HUB_OFFLINE", "1")
+        return Retriever.from_checkpoint(trained[0] / "best.ckpt")
+
+
+def test_train_writes_checkpoint_metrics_and_history(trained):
+    run, _ = trained
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["profile"] == "quick" and metrics["epochs"] == 2
+    assert set(metrics["test"]) >= {"R1@0.5", "R1@0.7", "mAP@0.5", "mAP"}
+    assert 1 <= metrics["best_epoch"] <= 2
+    checkpoint = torch.load(run / "best.ckpt", weights_only=True)
+    assert checkpoint["extra"]["features"]["name"] == "contrastive-untrained"
+    assert checkpoint["train_frames"] == 60
+    predictions = read_predictions(run / "test_predictions.jsonl")
+    assert len(predictions) == metrics["queries"]["test"]
+
+
+def test_retrieve_equals_the_models_post_processed_output(retriever, trained):
+    _, sim = trained
+    [annotation, *_] = read_annotations(sim / "annotations.jsonl")
+    path = sim / "audio" / f"{annotation.vid}.wav"
+    moments = retriever.retrieve(path, annotation.query, top_k=10)
+    frames = retriever.embed(path)
+    assert frames.shape == (60, 256)
+    [tokens], _ = retriever.encoder.query_features([annotation.query])
+    with torch.no_grad():
+        out = retriever.model(torch.from_numpy(frames)[None], torch.ones(1, 60, dtype=bool),
+                              torch.from_numpy(tokens)[None],
+                              torch.ones(1, len(tokens), dtype=bool))
+    expected = ranked_moments(out["pred_logits"], out["pred_spans"], torch.tensor([60.0]),
+                              torch.tensor([60.0]), 1.0)[0]
+    got = np.array([[m.start_s, m.end_s, m.score] for m in moments])
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+    assert all(m.start_s % 1 == 0 and m.end_s % 1 == 0 for m in moments)
+    assert [m.score for m in moments] == sorted((m.score for m in moments), reverse=True)
+
+
+def test_long_recordings_are_scored_in_chunks(retriever, trained):
+    _, sim = trained
+    [annotation, *_] = read_annotations(sim / "annotations.jsonl")
+    audio, rate = load_audio(sim / "audio" / f"{annotation.vid}.wav")
+    long_audio = np.tile(audio, 5)                          # 300 s, five copies
+    moments = retriever.retrieve(long_audio, annotation.query, top_k=8, sample_rate=rate)
+    assert 1 <= len(moments) <= 8
+    assert all(0 <= m.start_s <= m.end_s <= 300 for m in moments)
+    # moments are found beyond the first chunk: the whole hour-scale path was used
+    assert max(m.end_s for m in moments) > 60
+    starts = np.array([[m.start_s, m.end_s] for m in moments])
+    overlaps = temporal_iou(starts, starts) - np.eye(len(starts))
+    assert overlaps.max() < 0.5               # copies from overlapping chunks were merged
+
+
+def test_chunk_starts_cover_every_frame():
+    assert chunk_starts(60, 60) == [0]
+    assert chunk_starts(10, 60) == [0]
+    starts = chunk_starts(200, 60)
+    assert starts[0] == 0 and starts[-1] == 140
+    assert all(b - a <= 30 for a, b in itertools.pairwise(starts))
+    covered = np.zeros(200, bool)
+    for start in starts:
+        covered[start:start + 60] = True
+    assert covered.all()
+
+
+def test_merge_keeps_the_best_copy_of_a_moment():
+    rows = np.array([[10, 20, 0.5], [11, 20, 0.9], [40, 45, 0.7], [10, 19, 0.8]])
+    assert merge_moments(rows, top_k=5) == [Moment(11, 20, 0.9), Moment(40, 45, 0.7)]
+    assert merge_moments(rows, top_k=1) == [Moment(11, 20, 0.9)]
+
+
+def test_bad_inputs_are_refused_with_reasons(retriever, tmp_path):
+    with pytest.raises(ValueError, match="sample_rate"):
+        retriever.retrieve(np.zeros(16_000 * 5, np.float32), "a dog barks")
+    noisy = np.zeros(16_000 * 5, np.float32)
+    noisy[100] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        retriever.retrieve(noisy, "a dog barks", sample_rate=16_000)
+    with pytest.raises(ValueError, match="query"):
+        retriever.retrieve(np.zeros(16_000 * 5, np.float32), "   ", sample_rate=16_000)
+    with pytest.raises(ValueError, match="top_k"):
+        retriever.retrieve(np.zeros(16_000 * 5, np.float32), "rain", top_k=0,
+                           sample_rate=16_000)
+    with pytest.raises(FileNotFoundError, match=r"missing\.wav"):
+        retriever.retrieve(tmp_path / "missing.wav", "rain")
+
+
+def test_a_checkpoint_whose_encoder_changed_is_refused(trained, tmp_path):
+    run, _ = trained
+    checkpoint = torch.load(run / "best.ckpt", weights_only=True)
+    checkpoint["extra"]["features"]["fingerprint"] = "0" * 64
+    tampered = tmp_path / "tampered.ckpt"
+    torch.save(checkpoint, tampered)
+    with pytest.raises(ValueError, match="fingerprint mismatch"):
+        Retriever.from_checkpoint(tampered)
+    del checkpoint["extra"]["features"]
+    torch.save(checkpoint, tampered)
+    with pytest.raises(ValueError, match="feature encoder"):
+        Retriever.from_checkpoint(tampered)
+
+
+def test_predict_then_evaluate_on_rendered_audio(trained, tmp_path, capsys):
+    run, sim = trained
+    out = tmp_path / "pred.jsonl"
+    assert main(["predict", "--checkpoint", str(run / "best.ckpt"), "--annotations",
+                 str(sim / "annotations.jsonl"), "--audio-dir", str(sim / "audio"),
+                 "--out", str(out)]) == 0
+    annotations = read_annotations(sim / "annotations.jsonl")
+    predictions = read_predictions(out)
+    assert [p.qid for p in predictions] == [a.qid for a in annotations]
+    assert all(len(p.pred_relevant_windows) == 10 and p.is_ranked for p in predictions)
+    assert main(["evaluate", str(sim / "annotations.jsonl"), str(out), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert 0 <= report["mAP"] <= 100
+
+
+def test_predict_names_a_missing_recording(trained, tmp_path, capsys):
+    run, sim = trained
+    empty = tmp_path / "no_audio"
+    empty.mkdir()
+    code = main(["predict", "--checkpoint", str(run / "best.ckpt"), "--annotations",
+                 str(sim / "annotations.jsonl"), "--audio-dir", str(empty), "--out",
+                 str(tmp_path / "pred.jsonl")])
+    assert code == 2
+    assert "no audio file for recording" in capsys.readouterr().err
+    assert not (tmp_path / "pred.jsonl").exists()
+
+
+def test_retrieve_command_prints_json(trained, tmp_path, capsys):
+    run, _ = trained
+    path = tmp_path / "tone.wav"
+    time = np.arange(16_000 * 20) / 16_000
+    write_wav(path, (0.3 * np.sin(2 * np.pi * 440 * time)).astype(np.float32), 16_000)
+    assert main(["retrieve", "--checkpoint", str(run / "best.ckpt"), str(path),
+                 "a high beep", "--top-k", "3", "--json"]) == 0
+    moments = json.loads(capsys.readouterr().out)
+    assert 1 <= len(moments) <= 3
+    assert all(0 <= m["start_s"] <= m["end_s"] <= 20 for m in moments)
