@@ -335,7 +335,7 @@ def test_kept_weights_path_equals_the_fused_path():
         assert (weights >= 0).all()
 
     layer = model.cross_encoder[0].attention.attention
-    assert layer.last_weights.shape == (2, 4, 1 + 9, 4)          # [global; frames] x tokens
+    assert layer.last_weights.shape == (2, 4, 9, 4)              # frames x tokens
     assert (layer.last_weights[0, ..., 2:] == 0).all()            # item 0 has 2 tokens
     assert (layer.last_weights[0, ..., :2] > 0).all()
     layer = model.encoder[0].attention.attention

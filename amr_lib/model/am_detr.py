@@ -4,10 +4,11 @@ Data path for a batch of ``B`` (recording, query) pairs::
 
     audio (B, T, Da) --L2 norm, + [t/T, (t+1)/T]--> input projection --> (B, T, d)
     text  (B, L, Dt) --L2 norm----------------------> input projection --> (B, L, d)
-    cross-attention encoder: [global; frames] attend to the text tokens    (B, 1+T, d)
+    cross-attention encoder: frames attend to the text tokens               (B, T, d)
     self-attention encoder over [global; frames] with sine positions        (B, 1+T, d)
     saliency: <W1 frame_t, W2 global> / sqrt(d)                             (B, T)
     decoder: K learned anchors (center, width), refined by every layer     (B, K, d)
+             (each layer predicts spans relative to its input anchors)
     heads: class logits (B, K, 2) [foreground, background]; spans (B, K, 2) cxw in [0, 1]
 
 The output dict (see :meth:`AMDETR.forward`) follows DETR's contract; the weights of the
@@ -130,8 +131,14 @@ class AMDETR(nn.Module):
         self.anchor_to_query = MLP(d, d, d, 2)        # sine(anchor) -> query position
         self.query_scale = MLP(d, d, d, 2)            # content-dependent scale of positions
         self.width_modulation = MLP(d, d, 1, 2)       # modulates attention by the width
-        self.span_head = MLP(d, d, 2, c.span_head_layers)   # shared by every layer (refines)
+        # one head for every layer: predicts spans relative to the layer's anchors, and those
+        # spans are the next layer's anchors
+        self.span_head = MLP(d, d, 2, c.span_head_layers)
         self.class_head = nn.Linear(d, 2)
+        for block in (self.cross_encoder, self.encoder, self.decoder):
+            for parameter in block.parameters():      # QD-DETR's transformer init
+                if parameter.dim() > 1:
+                    nn.init.xavier_uniform_(parameter)
 
     def forward(self, audio: torch.Tensor, audio_mask: torch.Tensor, tokens: torch.Tensor,
                 token_mask: torch.Tensor, negative_tokens: torch.Tensor | None = None,
@@ -155,6 +162,9 @@ class AMDETR(nn.Module):
         out = self.decode(memory, audio_mask)
         out["saliency_scores"] = saliency
         if negative_tokens is not None:
+            if negative_token_mask is None:
+                negative_token_mask = torch.ones(negative_tokens.shape[:2], dtype=torch.bool,
+                                                 device=negative_tokens.device)
             _, out["saliency_scores_neg"] = self.encode(audio, audio_mask, negative_tokens,
                                                         negative_token_mask)
         return out
@@ -169,12 +179,12 @@ class AMDETR(nn.Module):
             x = torch.cat((x, temporal_endpoints(audio_mask).to(x)), dim=-1)
         x = self.audio_projection(x)                                            # (B, T, d)
         text = self.text_projection(F.normalize(tokens, dim=-1))                # (B, L, d)
-        x = torch.cat((self.global_token.expand(batch, 1, -1), x), dim=1)       # (B, 1+T, d)
-        positions = torch.cat((self.global_position.expand(batch, 1, -1),
-                               frame_positions(audio_mask, x.shape[-1]).to(x)), dim=1)
-        mask = torch.cat((audio_mask.new_ones(batch, 1), audio_mask), dim=1)    # (B, 1+T)
-        for layer in self.cross_encoder:
+        positions = frame_positions(audio_mask, x.shape[-1]).to(x)              # (B, T, d)
+        for layer in self.cross_encoder:       # frames only: the global token joins after
             x = layer(x, positions, text, token_mask)
+        x = torch.cat((self.global_token.expand(batch, 1, -1), x), dim=1)       # (B, 1+T, d)
+        positions = torch.cat((self.global_position.expand(batch, 1, -1), positions), dim=1)
+        mask = torch.cat((audio_mask.new_ones(batch, 1), audio_mask), dim=1)    # (B, 1+T)
         for layer in self.encoder:
             x = layer(x, positions, mask)
         global_state, memory = x[:, 0], x[:, 1:]
@@ -201,7 +211,8 @@ class AMDETR(nn.Module):
             states = self.decoder_norm(queries)
             spans = (inverse_sigmoid(anchors) + self.span_head(states)).sigmoid()
             layers_out.append({"pred_logits": self.class_head(states), "pred_spans": spans})
-            anchors = spans.detach()       # the next layer starts from the refined anchors
+            # the next layer starts from this layer's spans (DAB-DETR's shared refinement)
+            anchors = spans.detach()
         out = dict(layers_out[-1])
         out["aux_outputs"] = layers_out[:-1]
         return out

@@ -88,21 +88,25 @@ class FeedForward(nn.Module):
 
 
 class CrossAttentionEncoderLayer(nn.Module):
-    """QD-DETR's text-to-audio layer: audio positions (queries) attend to text tokens."""
+    """QD-DETR's text-to-audio layer: audio frames (queries) attend to text tokens."""
 
     def __init__(self, hidden: int, heads: int, ffn: int, dropout: float) -> None:
         super().__init__()
         self.attention = ProjectedAttention(hidden, heads, dropout)
         self.drop = nn.Dropout(dropout)
         self.norm = nn.LayerNorm(hidden)
-        self.ffn = FeedForward(hidden, ffn, dropout)
+        self.ffn = nn.Sequential(nn.Linear(hidden, ffn), nn.ReLU(), nn.Dropout(dropout),
+                                 nn.Linear(ffn, hidden))
+        self.ffn_drop = nn.Dropout(dropout)
+        self.ffn_norm = nn.LayerNorm(hidden)
 
     def forward(self, audio: torch.Tensor, audio_pos: torch.Tensor, text: torch.Tensor,
                 text_mask: torch.Tensor) -> torch.Tensor:
         """``audio (B, T, d)`` with positions ``audio_pos (B, T, d)``; ``text (B, L, d)``,
-        ``text_mask (B, L)`` -> ``(B, T, d)``. Text has no positions (QD-DETR's default)."""
-        attended = self.attention(audio + audio_pos, text, text, text_mask)
-        return self.ffn(self.norm(audio + self.drop(attended)))
+        ``text_mask (B, L)`` -> ``(B, T, d)``. Text has no positions (QD-DETR's default).
+        As in QD-DETR, the FFN reads the normalised sum but adds to the unnormalised one."""
+        mixed = audio + self.drop(self.attention(audio + audio_pos, text, text, text_mask))
+        return self.ffn_norm(mixed + self.ffn_drop(self.ffn(self.norm(mixed))))
 
 
 class SelfAttentionEncoderLayer(nn.Module):
