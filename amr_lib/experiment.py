@@ -28,7 +28,7 @@ from amr_lib.features.store import FeatureStore
 from amr_lib.features.windows import WindowConfig
 from amr_lib.lighthouse_jsonl import write_predictions
 from amr_lib.metrics import evaluate
-from amr_lib.model.am_detr import AMDETRConfig
+from amr_lib.model.am_detr import ARCHITECTURE_VERSION, AMDETRConfig
 from amr_lib.model.data import MomentSplit
 from amr_lib.profiles import Profile
 from amr_lib.train import (
@@ -119,7 +119,8 @@ def train_profile(profile: Profile, device: str = "auto", epochs: int | None = N
     config = training_config(profile, device, epochs)
     detr = model_config(profile).with_inputs(tensors["train"].audio_dim,
                                              tensors["train"].text_dim)
-    material = {"version": RUN_VERSION, "model": detr.to_json(),
+    material = {"version": RUN_VERSION, "architecture": ARCHITECTURE_VERSION,
+                "model": detr.to_json(),
                 "training": {**config.to_json(), "device": None},   # any device, same run
                 "features": {name: prepared.store.name for name, prepared in splits.items()}}
     runs_root = Path(runs_root) if runs_root else default_cache_root() / "am_detr_runs"

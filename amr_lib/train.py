@@ -262,8 +262,10 @@ def _resume(path: Path, model: AMDETR, optimizer: torch.optim.Optimizer,
             model_config: AMDETRConfig, config: TrainingConfig) -> list[dict[str, float]]:
     checkpoint = read_am_detr_checkpoint(path)
     stored = TrainingConfig.from_json(checkpoint["training"])
-    if (AMDETRConfig.from_json(checkpoint["model_config"]) != model_config
-            or replace(stored, epochs=config.epochs) != config):
+    # the number of epochs may grow and the device may change; nothing else may
+    same = replace(stored, epochs=config.epochs, device=config.device,
+                   eval_batch_size=config.eval_batch_size)
+    if AMDETRConfig.from_json(checkpoint["model_config"]) != model_config or same != config:
         raise ValueError(f"{path}: was made by another model or training config; resume "
                          "with the same settings or choose a new output folder")
     model.load_state_dict(checkpoint["model"])

@@ -35,6 +35,7 @@ from amr_lib.model.transformer import (
 )
 
 TEMPORAL_ENDPOINTS = 2          # [t/T, (t+1)/T] appended to every audio frame
+ARCHITECTURE_VERSION = 1        # bump when the same config builds a different network
 
 
 @dataclass(frozen=True)
