@@ -7,13 +7,13 @@ rates are integers in Hz. Every loader error names the file.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 from scipy.signal import resample_poly
+
+from amr_lib.atomic import atomic_write
 
 SAMPLE_RATE = 16_000            # Hz: the simulation's default rate (Clotho-Moment used 32 kHz)
 EPSILON = 1e-12                 # floor under powers before taking logs
@@ -75,17 +75,9 @@ def resample(audio: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
 
 def write_wav(path: str | Path, audio: np.ndarray, sample_rate: int) -> None:
     """Write 16-bit PCM WAV atomically (a partial file never appears at ``path``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".wav")
-    os.close(handle)
-    try:
-        sf.write(temporary, np.clip(audio, -1.0, 1.0), sample_rate, subtype="PCM_16",
-                 format="WAV")
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda temporary: sf.write(
+        temporary, np.clip(audio, -1.0, 1.0), sample_rate, subtype="PCM_16", format="WAV"),
+        suffix=".wav")
 
 
 def mean_power(audio: np.ndarray) -> float:

@@ -14,13 +14,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
+
+from amr_lib.atomic import atomic_write
 
 CACHE_VARIABLE = "AMR_CACHE_DIR"
 
@@ -64,14 +65,7 @@ class ArtifactCache:
                                   stacklevel=2)
                     target.unlink()
             value = build()
-            handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=suffix)
-            os.close(handle)
-            try:
-                save(value, Path(temporary))
-                os.replace(temporary, target)
-            except BaseException:
-                Path(temporary).unlink(missing_ok=True)
-                raise
+            atomic_write(target, lambda temporary: save(value, temporary), suffix=suffix)
             return value
 
     def get_or_build_json(self, kind: str, material: Any, build: Callable[[], Any]) -> Any:

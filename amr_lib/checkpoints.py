@@ -7,26 +7,17 @@ foreign or outdated file never half-loads.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from amr_lib.atomic import atomic_write
+
 
 def write_checkpoint(path: str | Path, checkpoint: dict[str, Any]) -> None:
     """Save ``checkpoint`` to ``path`` atomically (a crash leaves the old file or none)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(handle)
-    try:
-        torch.save(checkpoint, temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda temporary: torch.save(checkpoint, temporary))
 
 
 def read_checkpoint(path: str | Path, expected_format: str, version: int) -> dict[str, Any]:

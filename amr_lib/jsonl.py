@@ -8,11 +8,11 @@ file in the same folder, renamed into place), so a crash never leaves half a fil
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
+
+from amr_lib.atomic import atomic_write
 
 
 def read_json_lines(path: Path, error: type[Exception] = ValueError
@@ -37,13 +37,9 @@ def read_json_lines(path: Path, error: type[Exception] = ValueError
 
 def write_json_lines(path: Path, records: Iterable[dict[str, Any]]) -> None:
     """Write one JSON object per line, atomically; NaN and infinity are refused."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
+    def write(temporary: Path) -> None:
+        with temporary.open("w", encoding="utf-8") as out:
             for record in records:
                 out.write(json.dumps(record, allow_nan=False) + "\n")
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+
+    atomic_write(path, write)

@@ -18,16 +18,14 @@ wrong key, non-finite values) is reported, deleted and recomputed.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from filelock import FileLock
 
+from amr_lib.atomic import atomic_write
 from amr_lib.cache import content_key
 
 AUDIO_KEY = "features"
@@ -53,7 +51,7 @@ class FeatureStore:
 
     def write_manifest(self) -> None:
         self.audio_dir.mkdir(parents=True, exist_ok=True)
-        _atomic_write(self.audio_dir / MANIFEST, lambda path: path.write_text(
+        atomic_write(self.audio_dir / MANIFEST, lambda path: path.write_text(
             json.dumps({"feature_name": self.name, "material": self.material}, indent=2,
                        default=str), encoding="utf-8"))
 
@@ -124,22 +122,8 @@ def _finite(array: np.ndarray, ndim: int, what: str) -> np.ndarray:
 
 
 def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-
     def write(temporary: Path) -> None:
         with temporary.open("wb") as handle:
             np.savez(handle, **arrays)
 
-    _atomic_write(path, write)
-
-
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                                         suffix=".tmp")
-    os.close(handle)
-    try:
-        write(Path(temporary))
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    atomic_write(path, write)
