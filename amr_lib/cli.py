@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -226,9 +225,10 @@ def _features(annotations: str, recipes: str, encoder: str, window_s: float, hop
 def _train(profile_name: str, out: str, device: str, epochs: int | None) -> int:
     from amr_lib.experiment import export_run, train_profile
     from amr_lib.profiles import load_profile
+    from amr_lib.train import is_main_process
 
     run = train_profile(load_profile(profile_name), device=device, epochs=epochs)
-    if int(os.environ.get("RANK", "0")) == 0:
+    if is_main_process():
         folder = export_run(run, out)
         print(f"profile {profile_name!r}: best epoch {run.result.best_epoch} of "
               f"{len(run.result.history)}; test split ({run.summary['queries']['test']} "

@@ -35,6 +35,7 @@ from amr_lib.train import (
     BEST,
     TrainingConfig,
     TrainResult,
+    is_main_process,
     predict_split,
     resolve_device,
     train_am_detr,
@@ -142,7 +143,7 @@ def train_profile(profile: Profile, device: str = "auto", epochs: int | None = N
                "test": test_metrics,
                "queries": {name: len(t) for name, t in tensors.items()},
                "model": detr.to_json()}
-    if single or int(os.environ.get("RANK", "0")) == 0:
+    if is_main_process():
         write_predictions(run_dir / "test_predictions.jsonl", predictions)
         (run_dir / "metrics.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     return ProfileRun(result, test_metrics, splits, run_dir, summary)

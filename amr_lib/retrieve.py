@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from amr_lib.audio import load_audio
 from amr_lib.features.encoders import encoder_from_reference
-from amr_lib.features.windows import WindowConfig, checked_audio
+from amr_lib.features.windows import WindowConfig
 from amr_lib.lighthouse_jsonl import MomentAnnotation, MomentPrediction
 from amr_lib.model.am_detr import AMDETR
 from amr_lib.model.postprocess import TOP_K, ranked_moments
@@ -77,17 +77,12 @@ class Retriever:
     def embed(self, audio: str | Path | np.ndarray, sample_rate: int | None = None
               ) -> np.ndarray:
         """``(T, D)`` frame features of a file or an ``(N,)`` array at ``sample_rate`` Hz
-        (reuse them for several queries with :meth:`retrieve_frames`)."""
+        (reuse them for several queries with :meth:`retrieve_frames`). The file loader and
+        the encoder refuse unreadable, empty, too short or non-finite audio."""
         if isinstance(audio, str | Path):
             audio, sample_rate = load_audio(audio)
-            what = "audio file"
-        else:
-            if sample_rate is None:
-                raise ValueError("an audio array needs its sample_rate")
-            what = "audio array"
-        audio = checked_audio(audio, what)
-        if audio.size == 0:
-            raise ValueError(f"{what}: no samples")
+        elif sample_rate is None:
+            raise ValueError("an audio array needs its sample_rate")
         return self.encoder.embed_windows(audio, sample_rate, self.window)
 
     def retrieve(self, audio: str | Path | np.ndarray, query: str, top_k: int = 5,

@@ -284,6 +284,11 @@ def _write_history(out_dir: Path, history: list[dict[str, float]]) -> None:
         writer.writerows(history)
 
 
+def is_main_process() -> bool:
+    """True outside ``torchrun`` and in its process 0 (the one that evaluates and writes)."""
+    return _distributed()[0] == 0
+
+
 def _distributed() -> tuple[int, int]:
     """``(rank, world size)``; joins the process group when started by ``torchrun``."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
