@@ -59,11 +59,20 @@ class HungarianMatcher(nn.Module):
                 empty = torch.zeros(0, dtype=torch.int64)
                 matches.append((empty, empty.clone()))
                 continue
-            cost = (self.config.span_l1 * torch.cdist(spans, targets, p=1)
-                    - self.config.span_giou * generalized_temporal_iou(
-                        span_cxw_to_xx(spans), span_cxw_to_xx(targets))
-                    - self.config.label * probability[:, None])                  # (K, G)
+            cost = self.cost(spans, probability, targets)
             rows, columns = linear_sum_assignment(cost.cpu().numpy())
             matches.append((torch.as_tensor(rows, dtype=torch.int64),
                             torch.as_tensor(columns, dtype=torch.int64)))
         return matches
+
+    def cost(self, spans: torch.Tensor, foreground: torch.Tensor,
+             targets: torch.Tensor) -> torch.Tensor:
+        """``(K, G)`` cost of giving target ``j`` to prediction ``i`` (module docstring).
+
+        ``spans (K, 2)`` and ``targets (G, 2)`` normalised cxw; ``foreground (K,)``
+        probabilities of the moment class.
+        """
+        return (self.config.span_l1 * torch.cdist(spans, targets, p=1)
+                - self.config.span_giou * generalized_temporal_iou(
+                    span_cxw_to_xx(spans), span_cxw_to_xx(targets))
+                - self.config.label * foreground[:, None])
