@@ -3,6 +3,7 @@ import json
 
 import pytest
 import torch
+from torch import nn
 
 from amr_lib.model.am_detr import (
     AMDETR,
@@ -12,7 +13,7 @@ from amr_lib.model.am_detr import (
     temporal_endpoints,
 )
 from amr_lib.model.criterion import MomentTargets, SetCriterion
-from amr_lib.model.transformer import Attention
+from amr_lib.model.transformer import MLP, Attention
 
 AUDIO_DIM, TEXT_DIM = 12, 10
 
@@ -85,22 +86,24 @@ def test_output_keys_shapes_and_ranges(decoder_layers):
     assert torch.isfinite(out["saliency_scores"]).all()
 
 
-def test_negative_saliency_only_with_negative_tokens():
+def test_negative_pairs_score_each_recording_against_the_next_query():
     model = tiny_model()
-    audio, tokens = torch.randn(2, 9, AUDIO_DIM), torch.randn(2, 4, TEXT_DIM)
-    negative, negative_mask = torch.randn(2, 6, TEXT_DIM), ones(2, 6)
+    audio, tokens = torch.randn(3, 9, AUDIO_DIM), torch.randn(3, 4, TEXT_DIM)
     with torch.no_grad():
-        plain = model(audio, ones(2, 9), tokens, ones(2, 4))
-        with_negatives = model(audio, ones(2, 9), tokens, ones(2, 4), negative, negative_mask)
-        # the query itself as its own "negative" scores exactly like the positive pass
-        self_negative = model(audio, ones(2, 9), tokens, ones(2, 4), tokens, ones(2, 4))
+        plain = model(audio, ones(3, 9), tokens, ones(3, 4))
+        with_negatives = model(audio, ones(3, 9), tokens, ones(3, 4), negative_pairs=True)
+        # QD-DETR's negatives: recording i with query i + 1 (the last with the first)
+        for i in range(3):
+            j = (i + 1) % 3
+            alone = model(audio[i:i + 1], ones(1, 9), tokens[j:j + 1], ones(1, 4))
+            torch.testing.assert_close(with_negatives["saliency_scores_neg"][i],
+                                       alone["saliency_scores"][0], atol=1e-5, rtol=0)
     assert "saliency_scores_neg" not in plain
-    assert with_negatives["saliency_scores_neg"].shape == (2, 9)
+    assert with_negatives["saliency_scores_neg"].shape == (3, 9)
     # the negatives touch nothing but their own saliency
     for key in ("pred_logits", "pred_spans", "saliency_scores"):
         torch.testing.assert_close(with_negatives[key], plain[key])
     assert not torch.allclose(with_negatives["saliency_scores_neg"], plain["saliency_scores"])
-    torch.testing.assert_close(self_negative["saliency_scores_neg"], plain["saliency_scores"])
 
 
 def test_the_query_changes_the_prediction():
@@ -131,15 +134,21 @@ def assert_same_prediction(out, reference, frames, atol=1e-5):
 def test_padding_frames_and_tokens_change_nothing():
     model = tiny_model()
     audio, tokens = random_pair(frames=7, tokens=4, seed=1)
-    negative = torch.randn(1, 3, TEXT_DIM, generator=torch.Generator().manual_seed(9))
+    other_audio, other_tokens = random_pair(frames=5, tokens=2, seed=2)
     with torch.no_grad():
-        reference = model(audio[None], ones(1, 7), tokens[None], ones(1, 4),
-                          negative, ones(1, 3))
+        # two different lengths in one batch, so each negative pair mixes padded inputs
+        reference = model(audio[None], ones(1, 7), tokens[None], ones(1, 4))
+        reference["saliency_scores_neg"] = model(
+            audio[None], ones(1, 7), other_tokens[None], ones(1, 2))["saliency_scores"]
         for extra_frames, extra_tokens in [(5, 0), (0, 3), (6, 2)]:
-            audio_p, audio_mask = padded([audio], 7 + extra_frames, seed=extra_frames)
-            tokens_p, token_mask = padded([tokens], 4 + extra_tokens, seed=10 + extra_tokens)
-            negative_p, negative_mask = padded([negative[0]], 3 + extra_tokens, seed=20)
-            out = model(audio_p, audio_mask, tokens_p, token_mask, negative_p, negative_mask)
+            audio_p, audio_mask = padded([audio, other_audio], 7 + extra_frames,
+                                         seed=extra_frames)
+            tokens_p, token_mask = padded([tokens, other_tokens], 4 + extra_tokens,
+                                          seed=10 + extra_tokens)
+            out = model(audio_p, audio_mask, tokens_p, token_mask, negative_pairs=True)
+            out = {key: value[:1] for key, value in out.items() if key != "aux_outputs"} | {
+                "aux_outputs": [{k: v[:1] for k, v in aux.items()}
+                                for aux in out["aux_outputs"]]}
             assert_same_prediction(out, reference, frames=7)
             torch.testing.assert_close(out["saliency_scores_neg"][:, :7],
                                        reference["saliency_scores_neg"], atol=1e-5, rtol=0)
@@ -244,14 +253,78 @@ def test_paper_preset_matches_the_design():
         256, 8, 1024, 10)
     assert (config.cross_layers, config.encoder_layers, config.decoder_layers) == (2, 2, 2)
     assert (config.dropout, config.input_dropout) == (0.1, 0.5)
-    assert (config.audio_dim, config.text_dim) == (512, 768)
+    assert (config.audio_dim, config.text_dim) == (768, 768)   # MS-CLAP as Lighthouse uses it
     assert config.temporal_endpoints and config.span_head_layers == 3
 
 
-def test_paper_model_is_about_the_size_of_qd_detr():
+QD_DETR_PARAMETERS = 7_120_000    # Lighthouse's QD-DETR at 768/768 inputs (issue 9)
+
+
+def test_paper_model_is_the_size_of_qd_detr():
     torch.manual_seed(0)
-    count = count_parameters(AMDETR(AMDETRConfig.paper()))
-    assert 6_500_000 < count < 7_500_000
+    count = count_parameters(AMDETR(AMDETRConfig.paper(audio_dim=768, text_dim=768)))
+    print(f"AM-DETR paper preset: {count:,} parameters; QD-DETR: {QD_DETR_PARAMETERS:,}")
+    assert abs(count - QD_DETR_PARAMETERS) / QD_DETR_PARAMETERS < 0.005
+
+
+# ----------------------------------------------------------------------------- QD-DETR parts
+
+
+def feed_forward_activations(model: AMDETR) -> list[type]:
+    """The activation module of every transformer layer's FFN."""
+    layers = [*model.cross_encoder, *model.encoder, *model.decoder.layers]
+    found = []
+    for layer in layers:
+        found += [type(m) for m in layer.modules() if isinstance(m, nn.ReLU | nn.PReLU)]
+    return found
+
+
+def test_every_transformer_layer_uses_its_own_prelu():
+    model = tiny_model(cross_layers=2, encoder_layers=3, decoder_layers=2)
+    activations = feed_forward_activations(model)
+    assert activations == [nn.PReLU] * 7            # one per layer, no ReLU among them
+    slopes = [m.weight for m in model.modules() if isinstance(m, nn.PReLU)]
+    assert len({id(s) for s in slopes}) == 7          # learnable, not shared
+    assert all(float(s.detach()) == pytest.approx(0.25) for s in slopes)
+    # the heads keep ReLU (QD-DETR's MLP)
+    assert isinstance(model.span_head, MLP) and not any(
+        isinstance(m, nn.PReLU) for m in model.span_head.modules())
+
+
+def test_refinement_head_is_its_own_module_and_learns():
+    model = tiny_model(decoder_layers=2).train()
+    assert model.decoder.refine is not model.span_head
+    assert not {id(p) for p in model.decoder.refine.parameters()} & {
+        id(p) for p in model.span_head.parameters()}
+    # QD-DETR: last layer's bias starts at 0 (its weight is redrawn by the Xavier init)
+    assert torch.count_nonzero(model.decoder.refine.layers[-1].bias) == 0
+    assert torch.count_nonzero(model.decoder.refine.layers[-1].weight) > 0
+    audio, tokens = torch.randn(4, 10, AUDIO_DIM), torch.randn(4, 3, TEXT_DIM)
+    targets = MomentTargets([torch.tensor([[0.3 + 0.1 * b, 0.2]]) for b in range(4)],
+                            torch.zeros(4, 10), ones(4, 10))
+    targets.saliency[:, 2:5] = 1
+    criterion = SetCriterion()
+    outputs = model(audio, ones(4, 10), tokens, ones(4, 3), negative_pairs=True)
+    criterion.total(criterion(outputs, targets)).backward()
+    for name, parameter in model.decoder.refine.named_parameters():
+        assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name
+    assert all(p.grad.abs().sum() > 0 for p in model.span_head.parameters())
+    # the anchors themselves learn through the first layer
+    assert model.anchors.grad.abs().sum() > 0
+
+
+def test_refined_anchors_feed_the_next_layer():
+    """The last layer's spans are relative to the anchors the refinement head moved: moving
+    the refinement head's output moves the final spans but not the first layer's."""
+    model = tiny_model(decoder_layers=2)
+    audio, tokens = torch.randn(1, 8, AUDIO_DIM), torch.randn(1, 3, TEXT_DIM)
+    with torch.no_grad():
+        before = model(audio, ones(1, 8), tokens, ones(1, 3))
+        model.decoder.refine.layers[-1].bias += 1.0
+        after = model(audio, ones(1, 8), tokens, ones(1, 3))
+    torch.testing.assert_close(after["aux_outputs"][0]["pred_spans"],
+                               before["aux_outputs"][0]["pred_spans"])
+    assert not torch.allclose(after["pred_spans"], before["pred_spans"], atol=1e-3)
 
 
 def test_quick_preset_and_with_inputs():
@@ -342,10 +415,10 @@ def test_kept_weights_path_equals_the_fused_path():
     assert layer.last_weights.shape == (2, 4, 10, 10)
     assert (layer.last_weights[0, ..., 1 + 6:] == 0).all()        # item 0 has 6 frames
     assert (layer.last_weights[1] > 0).all()
-    layer = model.decoder[0].cross_attention
+    layer = model.decoder.layers[0].cross_attention
     assert layer.last_weights.shape == (2, 4, 5, 9)               # K queries x frames
     assert (layer.last_weights[0, ..., 6:] == 0).all()
-    layer = model.decoder[0].self_attention
+    layer = model.decoder.layers[0].self_attention
     assert layer.last_weights.shape == (2, 4, 5, 5)               # no mask among queries
 
 
@@ -378,8 +451,8 @@ def test_attention_with_wider_queries_than_values_by_hand():
 # With content queries starting at zero (QD-DETR's tgt = zeros), the first decoder layer's
 # self-attention sees identical values for every query, so these weights get exactly zero
 # gradient by construction; everything else must learn.
-DEAD_AT_START = {"decoder.0.self_q_content.weight", "decoder.0.self_k_content.weight",
-                 "decoder.0.self_v.weight"}
+DEAD_AT_START = {"decoder.layers.0.self_q_content.weight",
+                 "decoder.layers.0.self_k_content.weight", "decoder.layers.0.self_v.weight"}
 
 
 def test_gradients_reach_every_parameter_with_negatives():
@@ -394,7 +467,7 @@ def test_gradients_reach_every_parameter_with_negatives():
     targets = MomentTargets([torch.tensor([[0.4, 0.3]]), torch.tensor([[0.5, 0.5], [0.1, 0.1]]),
                              torch.tensor([[0.3, 0.2]])], saliency, audio_mask)
     criterion = SetCriterion()
-    out = model(audio, audio_mask, tokens, token_mask, tokens.roll(1, 0), token_mask.roll(1, 0))
+    out = model(audio, audio_mask, tokens, token_mask, negative_pairs=True)
     losses = criterion(out, targets)
     assert {"loss_span_0", "loss_giou_0", "loss_label_0"} <= set(losses)
     criterion.total(losses).backward()
@@ -407,17 +480,20 @@ def test_gradients_reach_every_parameter_with_negatives():
     assert silent <= DEAD_AT_START, silent - DEAD_AT_START
 
 
-def test_each_decoder_layer_refines_the_previous_layers_spans():
+def test_each_decoder_layer_predicts_relative_to_the_refined_anchors():
+    """Layer i's spans = sigmoid(logit(ref_i) + span_head(norm(state_i))), with
+    ref_0 = the learned anchors and ref_i = sigmoid(logit(ref_{i-1}) + refine(state_{i-1}))."""
     model = tiny_model(decoder_layers=3)
-    states = []
-    model.decoder_norm.register_forward_hook(lambda module, args, output: states.append(output))
-    out = model(torch.randn(2, 8, AUDIO_DIM), ones(2, 8), torch.randn(2, 3, TEXT_DIM),
-                ones(2, 3))
-    previous = out["aux_outputs"][-1]["pred_spans"]
-    logit = torch.log(previous.clamp(min=1e-3) / (1 - previous).clamp(min=1e-3))
+    raw = []
+    for layer in model.decoder.layers:
+        layer.register_forward_hook(lambda module, args, output: raw.append(output))
     with torch.no_grad():
-        expected = (logit + model.span_head(states[-1])).sigmoid()
-    torch.testing.assert_close(out["pred_spans"].detach(), expected)
-    # the refined anchors are detached (DAB-DETR): no gradient flows back through them
-    [gradient] = torch.autograd.grad(out["pred_spans"].sum(), [previous], allow_unused=True)
-    assert gradient is None
+        out = model(torch.randn(2, 8, AUDIO_DIM), ones(2, 8), torch.randn(2, 3, TEXT_DIM),
+                    ones(2, 3))
+        layers = [*out["aux_outputs"], out]
+        reference = model.anchors.sigmoid().expand(2, -1, -1)
+        for state, layer_out in zip(raw, layers, strict=True):
+            logit = torch.log(reference.clamp(min=1e-3) / (1 - reference).clamp(min=1e-3))
+            expected = (logit + model.span_head(model.decoder.norm(state))).sigmoid()
+            torch.testing.assert_close(layer_out["pred_spans"], expected)
+            reference = (logit + model.decoder.refine(state)).sigmoid()

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from amr_lib.model.matcher import FOREGROUND
-from amr_lib.model.postprocess import TOP_K, ranked_moments
+from amr_lib.model.postprocess import LIGHTHOUSE_CLOTHO_MOMENT_CLAMP_S, TOP_K, ranked_moments
 
 
 def logits_with_foreground(probabilities):
@@ -95,3 +95,14 @@ def test_windows_are_multiples_of_the_clip(clip_s):
                           torch.tensor([30.0, 40.0]), torch.tensor([30.0, 40.0]), clip_s)
     np.testing.assert_allclose(rows[..., :2] / clip_s, np.round(rows[..., :2] / clip_s),
                                atol=1e-9)
+
+
+def test_lighthouse_fixed_clamp_lets_spans_end_past_the_recording():
+    rows = ranked_moments(logits_with_foreground(PROBABILITIES), SPANS_CXW, LENGTH_S,
+                          DURATION_S, clip_s=1.0, clamp_s=LIGHTHOUSE_CLOTHO_MOMENT_CLAMP_S)
+    expected = EXPECTED.copy()
+    expected[0, 1, 1] = 11.0        # [8, 11]: not cut at the 10 s recording's end
+    expected[1, 0, 1] = 8.0         # [6, 8.4] rounds to [6, 8] past the 7.3 s recording
+    np.testing.assert_allclose(rows, expected, atol=1e-6)
+    # starts are still clamped at 0
+    assert (rows[..., 0] >= 0).all()

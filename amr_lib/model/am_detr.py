@@ -7,9 +7,10 @@ Data path for a batch of ``B`` (recording, query) pairs::
     cross-attention encoder: frames attend to the text tokens               (B, T, d)
     self-attention encoder over [global; frames] with sine positions        (B, 1+T, d)
     saliency: <W1 frame_t, W2 global> / sqrt(d)                             (B, T)
-    decoder: K learned anchors (center, width), refined by every layer     (B, K, d)
-             (each layer predicts spans relative to its input anchors)
-    heads: class logits (B, K, 2) [foreground, background]; spans (B, K, 2) cxw in [0, 1]
+    decoder: K learned anchors (center, width), moved after each layer by
+             a refinement head of its own                                   (B, K, d)
+    heads: class logits (B, K, 2) [foreground, background]; spans (B, K, 2) cxw in [0, 1],
+           each layer's relative to the anchors it was given (QD-DETR's span_embed)
 
 The output dict (see :meth:`AMDETR.forward`) follows DETR's contract; the weights of the
 losses live in the trainer. ``AMDETRConfig.paper()`` is the configuration of the paper.
@@ -26,23 +27,22 @@ from torch import nn
 
 from amr_lib.model.transformer import (
     MLP,
-    AnchorDecoderLayer,
+    AnchorDecoder,
     CrossAttentionEncoderLayer,
     SelfAttentionEncoderLayer,
-    anchor_embedding,
     frame_positions,
     inverse_sigmoid,
 )
 
 TEMPORAL_ENDPOINTS = 2          # [t/T, (t+1)/T] appended to every audio frame
-ARCHITECTURE_VERSION = 1        # bump when the same config builds a different network
+ARCHITECTURE_VERSION = 2        # bump when the same config builds a different network
 
 
 @dataclass(frozen=True)
 class AMDETRConfig:
     """Every size and switch of the model; ablations are values here, not copied modules."""
 
-    audio_dim: int = 256            # width of the audio features (contrastive: 256, CLAP: 512)
+    audio_dim: int = 256            # audio feature width (contrastive 256, LAION-CLAP 512)
     text_dim: int = 384             # width of the token states (MiniLM: 384, CLAP: 768)
     hidden_dim: int = 256
     num_queries: int = 10           # K moment queries (anchors)
@@ -69,9 +69,12 @@ class AMDETRConfig:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
 
     @classmethod
-    def paper(cls, audio_dim: int = 512, text_dim: int = 768) -> AMDETRConfig:
+    def paper(cls, audio_dim: int = 768, text_dim: int = 768) -> AMDETRConfig:
         """The paper's configuration (Lighthouse's QD-DETR): d=256, 8 heads, FFN 1024,
-        2+2 encoder layers, 2 decoder layers, K=10; CLAP audio 512 and token 768 widths."""
+        2+2 encoder layers, 2 decoder layers, K=10. Default input widths are those of the
+        paper's features, MS-CLAP 2023 as Lighthouse extracts them: 768-wide audio
+        embeddings taken before CLAP's projection and 768-wide token states. Training sets
+        the widths from the data (our LAION-CLAP backend gives 512 and 768)."""
         return cls(audio_dim=audio_dim, text_dim=text_dim)
 
     @classmethod
@@ -125,15 +128,9 @@ class AMDETR(nn.Module):
         self.saliency_global = nn.Linear(d, d)
         # learned anchors, stored before the sigmoid (DAB-DETR)
         self.anchors = nn.Parameter(torch.randn(c.num_queries, 2))
-        self.decoder = nn.ModuleList(
-            AnchorDecoderLayer(d, c.heads, c.ffn_dim, c.dropout, first=index == 0)
-            for index in range(c.decoder_layers))
-        self.decoder_norm = nn.LayerNorm(d)
-        self.anchor_to_query = MLP(d, d, d, 2)        # sine(anchor) -> query position
-        self.query_scale = MLP(d, d, d, 2)            # content-dependent scale of positions
-        self.width_modulation = MLP(d, d, 1, 2)       # modulates attention by the width
-        # one head for every layer: predicts spans relative to the layer's anchors, and those
-        # spans are the next layer's anchors
+        self.decoder = AnchorDecoder(d, c.heads, c.ffn_dim, c.dropout, c.decoder_layers)
+        # output heads, shared by every decoder layer: spans relative to the layer's
+        # reference anchors (QD-DETR's span_embed) and 2-way class logits
         self.span_head = MLP(d, d, 2, c.span_head_layers)
         self.class_head = nn.Linear(d, 2)
         for block in (self.cross_encoder, self.encoder, self.decoder):
@@ -142,44 +139,51 @@ class AMDETR(nn.Module):
                     nn.init.xavier_uniform_(parameter)
 
     def forward(self, audio: torch.Tensor, audio_mask: torch.Tensor, tokens: torch.Tensor,
-                token_mask: torch.Tensor, negative_tokens: torch.Tensor | None = None,
-                negative_token_mask: torch.Tensor | None = None) -> dict[str, Any]:
+                token_mask: torch.Tensor, negative_pairs: bool = False) -> dict[str, Any]:
         """Predict moments for each (recording, query) pair.
 
         Inputs: ``audio (B, T, audio_dim)`` frame features, ``audio_mask (B, T)`` True on
         real frames; ``tokens (B, L, text_dim)`` and ``token_mask (B, L)`` likewise. Raw
-        features: this method L2-normalises them. With ``negative_tokens`` (queries that do
-        not belong to the recordings, e.g. the batch's texts rolled by one), the encoder is
-        run a second time, only up to the saliency head.
+        features: this method L2-normalises them. With ``negative_pairs`` (training), every
+        recording is also paired with the next query's text (QD-DETR's negatives: the
+        projected texts rolled by one within the batch) and the encoders score it; the
+        decoder never sees those pairs, because only the saliency loss uses them.
 
         Returns a dict:
           ``pred_logits (B, K, 2)``: class logits, index 0 = foreground;
           ``pred_spans (B, K, 2)``: normalised (center, width) in [0, 1] of the frame axis;
           ``saliency_scores (B, T)``: per-frame relevance (padding frames hold junk);
-          ``saliency_scores_neg (B, T)``: the same for the negative queries, if given;
+          ``saliency_scores_neg (B, T)``: the same for the negative pairs, if asked for;
           ``aux_outputs``: list of ``{"pred_logits", "pred_spans"}`` of earlier decoder layers.
         """
-        memory, saliency = self.encode(audio, audio_mask, tokens, token_mask)
-        out = self.decode(memory, audio_mask)
-        out["saliency_scores"] = saliency
-        if negative_tokens is not None:
-            if negative_token_mask is None:
-                negative_token_mask = torch.ones(negative_tokens.shape[:2], dtype=torch.bool,
-                                                 device=negative_tokens.device)
-            _, out["saliency_scores_neg"] = self.encode(audio, audio_mask, negative_tokens,
-                                                        negative_token_mask)
-        return out
-
-    def encode(self, audio: torch.Tensor, audio_mask: torch.Tensor, tokens: torch.Tensor,
-               token_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Encoders only: ``(memory (B, T, d), saliency (B, T))``."""
         batch = audio.shape[0]
         audio_mask, token_mask = audio_mask.bool(), token_mask.bool()
+        frames, text = self.project(audio, audio_mask, tokens)
+        if negative_pairs:      # one encoder pass over the 2B pairs: positives, then negatives
+            frames, audio_mask = frames.repeat(2, 1, 1), audio_mask.repeat(2, 1)
+            text = torch.cat((text, text.roll(-1, 0)))
+            token_mask = torch.cat((token_mask, token_mask.roll(-1, 0)))
+        memory, saliency = self.encode(frames, audio_mask, text, token_mask)
+        out = self.decode(memory[:batch], audio_mask[:batch])
+        out["saliency_scores"] = saliency[:batch]
+        if negative_pairs:
+            out["saliency_scores_neg"] = saliency[batch:]
+        return out
+
+    def project(self, audio: torch.Tensor, audio_mask: torch.Tensor, tokens: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Input projections: ``(frames (B, T, d), text (B, L, d))`` from raw features."""
         x = F.normalize(audio, dim=-1)
         if self.config.temporal_endpoints:
             x = torch.cat((x, temporal_endpoints(audio_mask).to(x)), dim=-1)
-        x = self.audio_projection(x)                                            # (B, T, d)
-        text = self.text_projection(F.normalize(tokens, dim=-1))                # (B, L, d)
+        return (self.audio_projection(x),                                       # (B, T, d)
+                self.text_projection(F.normalize(tokens, dim=-1)))             # (B, L, d)
+
+    def encode(self, frames: torch.Tensor, audio_mask: torch.Tensor, text: torch.Tensor,
+               token_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Encoders on projected inputs: ``(memory (B, T, d), saliency (B, T))``."""
+        batch = frames.shape[0]
+        x = frames
         positions = frame_positions(audio_mask, x.shape[-1]).to(x)              # (B, T, d)
         for layer in self.cross_encoder:       # frames only: the global token joins after
             x = layer(x, positions, text, token_mask)
@@ -196,24 +200,14 @@ class AMDETR(nn.Module):
     def decode(self, memory: torch.Tensor, audio_mask: torch.Tensor) -> dict[str, Any]:
         """Decoder and heads on the encoder's ``memory (B, T, d)``."""
         batch, _, hidden = memory.shape
-        audio_mask = audio_mask.bool()
         memory_pos = frame_positions(audio_mask, hidden).to(memory)
         anchors = self.anchors.sigmoid().expand(batch, -1, -1)                 # (B, K, 2)
-        queries = memory.new_zeros(batch, self.config.num_queries, hidden)
-        layers_out = []
-        for index, layer in enumerate(self.decoder):
-            sine = anchor_embedding(anchors, hidden).to(memory)                 # (B, K, d)
-            query_pos = self.anchor_to_query(sine)
-            scale = 1.0 if index == 0 else self.query_scale(queries)
-            width = self.width_modulation(queries).sigmoid()                    # (B, K, 1)
-            # the anchor's sine embedding, sharpened or widened by the width ratio (DAB-DETR)
-            sine = sine * scale * (width / anchors[..., 1:].clamp(min=1e-3))
-            queries = layer(queries, query_pos, sine, memory, memory_pos, audio_mask)
-            states = self.decoder_norm(queries)
-            spans = (inverse_sigmoid(anchors) + self.span_head(states)).sigmoid()
-            layers_out.append({"pred_logits": self.class_head(states), "pred_spans": spans})
-            # the next layer starts from this layer's spans (DAB-DETR's shared refinement)
-            anchors = spans.detach()
+        states, references = self.decoder(anchors, memory, memory_pos, audio_mask)
+        # all layers at once: (layers, B, K, 2)
+        spans = (inverse_sigmoid(references) + self.span_head(states)).sigmoid()
+        logits = self.class_head(states)
+        layers_out = [{"pred_logits": logits[i], "pred_spans": spans[i]}
+                      for i in range(len(states))]
         out = dict(layers_out[-1])
         out["aux_outputs"] = layers_out[:-1]
         return out

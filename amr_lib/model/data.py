@@ -40,15 +40,11 @@ class MomentBatch:
     targets: MomentTargets
     rows: torch.Tensor           # (B,) the queries' rows in the split
 
-    def model_inputs(self, negatives: bool) -> dict[str, torch.Tensor]:
-        """Keyword arguments of :meth:`AMDETR.forward`; with ``negatives``, every recording
-        is also paired with the next query's text (the batch rolled by one)."""
-        inputs = {"audio": self.audio, "audio_mask": self.audio_mask, "tokens": self.tokens,
-                  "token_mask": self.token_mask}
-        if negatives:
-            inputs["negative_tokens"] = self.tokens.roll(1, 0)
-            inputs["negative_token_mask"] = self.token_mask.roll(1, 0)
-        return inputs
+    def model_inputs(self, negatives: bool) -> dict[str, torch.Tensor | bool]:
+        """Keyword arguments of :meth:`AMDETR.forward`; with ``negatives``, the model also
+        pairs every recording with the next query's text (QD-DETR's negative pairs)."""
+        return {"audio": self.audio, "audio_mask": self.audio_mask, "tokens": self.tokens,
+                "token_mask": self.token_mask, "negative_pairs": negatives}
 
 
 @dataclass(frozen=True)

@@ -51,28 +51,29 @@ class HungarianMatcher(nn.Module):
             raise ValueError(f"{len(pred_spans)} recordings of predictions but "
                              f"{len(target_spans)} of targets")
         foreground = pred_logits.float().softmax(-1)[..., FOREGROUND]          # (B, K)
+        counts = [len(targets) for targets in target_spans]
+        spans = pred_spans.float()
+        # the whole batch's costs at once (targets padded to the longest), one host copy
+        padded = torch.zeros(len(counts), max(counts, default=0), 2, dtype=spans.dtype,
+                             device=spans.device)
+        for b, targets in enumerate(target_spans):
+            padded[b, :counts[b]] = targets.to(spans)
+        costs = self.cost(spans, foreground, padded).cpu().numpy()             # (B, K, G)
         matches = []
-        for spans, probability, targets in zip(pred_spans.float(), foreground, target_spans,
-                                               strict=True):
-            targets = targets.to(spans)
-            if len(targets) == 0:
-                empty = torch.zeros(0, dtype=torch.int64)
-                matches.append((empty, empty.clone()))
-                continue
-            cost = self.cost(spans, probability, targets)
-            rows, columns = linear_sum_assignment(cost.cpu().numpy())
+        for cost, count in zip(costs, counts, strict=True):
+            rows, columns = linear_sum_assignment(cost[:, :count])
             matches.append((torch.as_tensor(rows, dtype=torch.int64),
                             torch.as_tensor(columns, dtype=torch.int64)))
         return matches
 
     def cost(self, spans: torch.Tensor, foreground: torch.Tensor,
              targets: torch.Tensor) -> torch.Tensor:
-        """``(K, G)`` cost of giving target ``j`` to prediction ``i`` (module docstring).
-
-        ``spans (K, 2)`` and ``targets (G, 2)`` normalised cxw; ``foreground (K,)``
-        probabilities of the moment class.
+        """``(..., K, G)`` cost of giving target ``j`` to prediction ``i`` (module
+        docstring). ``spans (..., K, 2)`` and ``targets (..., G, 2)`` normalised cxw;
+        ``foreground (..., K)`` probabilities of the moment class.
         """
-        return (self.config.span_l1 * torch.cdist(spans, targets, p=1)
+        l1 = (spans[..., :, None, :] - targets[..., None, :, :]).abs().sum(-1)  # (..., K, G)
+        return (self.config.span_l1 * l1
                 - self.config.span_giou * generalized_temporal_iou(
                     span_cxw_to_xx(spans), span_cxw_to_xx(targets))
-                - self.config.label * foreground[:, None])
+                - self.config.label * foreground[..., None])

@@ -1,6 +1,10 @@
 """The transformer blocks of QD-DETR: cross-attention encoder, self-attention encoder and a
 DAB-style decoder whose queries are 2-d anchors ``(center, width)`` refined layer by layer.
 
+As in Lighthouse's QD-DETR (``build_transformer(activation="prelu")``), every transformer
+layer's feed-forward network uses its own learnable PReLU (one slope, initialised at 0.25);
+the MLP heads and input projections use ReLU.
+
 All tensors are batch-first: ``(B, length, hidden)``. Masks are ``(B, length)`` booleans,
 ``True`` where a position is real (not padding), which is also what PyTorch's fused
 ``scaled_dot_product_attention`` expects; every attention goes through it (CPU and GPU
@@ -75,11 +79,11 @@ class ProjectedAttention(nn.Module):
 
 
 class FeedForward(nn.Module):
-    """Post-norm residual FFN: ``norm(x + drop(W2 drop(relu(W1 x))))``."""
+    """Post-norm residual FFN: ``norm(x + drop(W2 drop(prelu(W1 x))))``."""
 
     def __init__(self, hidden: int, ffn: int, dropout: float) -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(hidden, ffn), nn.ReLU(), nn.Dropout(dropout),
+        self.net = nn.Sequential(nn.Linear(hidden, ffn), nn.PReLU(), nn.Dropout(dropout),
                                  nn.Linear(ffn, hidden), nn.Dropout(dropout))
         self.norm = nn.LayerNorm(hidden)
 
@@ -95,7 +99,7 @@ class CrossAttentionEncoderLayer(nn.Module):
         self.attention = ProjectedAttention(hidden, heads, dropout)
         self.drop = nn.Dropout(dropout)
         self.norm = nn.LayerNorm(hidden)
-        self.ffn = nn.Sequential(nn.Linear(hidden, ffn), nn.ReLU(), nn.Dropout(dropout),
+        self.ffn = nn.Sequential(nn.Linear(hidden, ffn), nn.PReLU(), nn.Dropout(dropout),
                                  nn.Linear(ffn, hidden))
         self.ffn_drop = nn.Dropout(dropout)
         self.ffn_norm = nn.LayerNorm(hidden)
@@ -174,6 +178,61 @@ class AnchorDecoderLayer(nn.Module):
         parts = (content.view(batch, length, self.heads, width // self.heads),
                  position.view(batch, length, self.heads, width // self.heads))
         return torch.cat(parts, dim=-1).view(batch, length, 2 * width)
+
+
+class AnchorDecoder(nn.Module):
+    """QD-DETR's decoder: K queries with 2-d anchors ``(center, width)``, refined per layer.
+
+    Each layer reads its anchors through their sine embedding (query position, width-modulated
+    cross-attention). After each layer but the last, a refinement head of its own
+    (QD-DETR's ``bbox_embed``, MLP(d, d, 2, 3)) moves the anchors:
+    ``next = sigmoid(logit(anchors) + refine(state))``. The next layer *reads* the refined
+    anchors detached, but its spans are predicted relative to the *attached* ones, so the
+    refinement head learns through the next layer's span loss. The output head that turns
+    states into spans lives on the model (QD-DETR's ``span_embed``); it is a different module.
+    """
+
+    def __init__(self, hidden: int, heads: int, ffn: int, dropout: float, layers: int) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(
+            AnchorDecoderLayer(hidden, heads, ffn, dropout, first=index == 0)
+            for index in range(layers))
+        self.norm = nn.LayerNorm(hidden)
+        self.anchor_to_query = MLP(hidden, hidden, hidden, 2)   # sine(anchor) -> query pos
+        self.query_scale = MLP(hidden, hidden, hidden, 2)       # content-dependent pos scale
+        self.width_modulation = MLP(hidden, hidden, 1, 2)       # attention width by content
+        self.refine = MLP(hidden, hidden, 2, 3)                 # moves the anchors
+        # QD-DETR zeroes this head's last layer, then its transformer-wide Xavier init
+        # (applied by the model after construction) redraws the weight: only the bias stays 0
+        nn.init.zeros_(self.refine.layers[-1].weight)
+        nn.init.zeros_(self.refine.layers[-1].bias)
+
+    def forward(self, anchors: torch.Tensor, memory: torch.Tensor, memory_pos: torch.Tensor,
+                memory_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``anchors (B, K, 2)`` initial (center, width) in (0, 1), attached to their
+        parameters; ``memory, memory_pos (B, T, d)``; ``memory_mask (B, T)``.
+
+        Returns ``states (layers, B, K, d)`` (normalised) and ``references (layers, B, K, 2)``:
+        the anchors each layer's spans are predicted relative to.
+        """
+        batch, _, hidden = memory.shape
+        queries = memory.new_zeros(batch, anchors.shape[1], hidden)
+        reading = anchors                     # what the layer reads (detached after layer 0)
+        states, references = [], [anchors]
+        for index, layer in enumerate(self.layers):
+            sine = anchor_embedding(reading, hidden).to(memory)                 # (B, K, d)
+            query_pos = self.anchor_to_query(sine)
+            scale = 1.0 if index == 0 else self.query_scale(queries)
+            width = self.width_modulation(queries).sigmoid()                    # (B, K, 1)
+            # the anchor's sine embedding, sharpened or widened by the width ratio (DAB-DETR)
+            sine = sine * scale * (width / reading[..., 1:].clamp(min=1e-3))
+            queries = layer(queries, query_pos, sine, memory, memory_pos, memory_mask)
+            states.append(queries)
+            if index < len(self.layers) - 1:
+                refined = (inverse_sigmoid(reading) + self.refine(queries)).sigmoid()
+                references.append(refined)
+                reading = refined.detach()
+        return self.norm(torch.stack(states)), torch.stack(references)
 
 
 class MLP(nn.Module):
