@@ -52,8 +52,8 @@ def load_audio(path: str | Path, sample_rate: int | None = None, start_s: float 
     return audio, rate
 
 
-def audio_duration(path: str | Path) -> float:
-    """Length of an audio file in seconds, from its header (no decoding)."""
+def audio_info(path: str | Path) -> tuple[int, int]:
+    """``(samples per channel, sample rate in Hz)`` of an audio file, from its header."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such audio file")
@@ -61,7 +61,13 @@ def audio_duration(path: str | Path) -> float:
         info = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError) as error:
         raise AudioError(f"{path}: unreadable audio ({error})") from None
-    return info.frames / info.samplerate
+    return info.frames, info.samplerate
+
+
+def audio_duration(path: str | Path) -> float:
+    """Length of an audio file in seconds, from its header (no decoding)."""
+    samples, rate = audio_info(path)
+    return samples / rate
 
 
 def resample(audio: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:

@@ -32,9 +32,14 @@ def read_checkpoint(path: str | Path, expected_format: str, version: int) -> dic
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as damage:  # torch raises many kinds for a damaged or foreign file
-        raise ValueError(f"{path}: not a readable checkpoint ({damage})") from None
+        # torch's message advises retrying with weights_only=False, which would run
+        # whatever code the file carries: name the kind of failure, never pass that on
+        raise ValueError(f"{path}: not a checkpoint written by amr (damaged, truncated or "
+                         f"holding more than weights: {type(damage).__name__})") from None
     if not (isinstance(checkpoint, dict) and checkpoint.get("format") == expected_format):
-        raise ValueError(f"{path}: not a {expected_format} checkpoint")
+        found = checkpoint.get("format") if isinstance(checkpoint, dict) else None
+        raise ValueError(f"{path}: not a checkpoint written by amr as {expected_format} "
+                         f"(format {found!r})")
     if checkpoint.get("version") != version:
         raise ValueError(f"{path}: checkpoint version {checkpoint.get('version')!r}, this code "
                          f"reads version {version}")

@@ -24,8 +24,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from amr_lib.audio import load_audio
 from amr_lib.features.encoders import encoder_from_reference
+from amr_lib.features.long_audio import embed_file
 from amr_lib.features.windows import WindowConfig
 from amr_lib.lighthouse_jsonl import MomentAnnotation, MomentPrediction
 from amr_lib.model.am_detr import AMDETR
@@ -79,9 +79,9 @@ class Retriever:
         """``(T, D)`` frame features of a file or an ``(N,)`` array at ``sample_rate`` Hz
         (reuse them for several queries with :meth:`retrieve_frames`). The file loader and
         the encoder refuse unreadable, empty, too short or non-finite audio."""
-        if isinstance(audio, str | Path):
-            audio, sample_rate = load_audio(audio)
-        elif sample_rate is None:
+        if isinstance(audio, str | Path):      # long files are read block by block
+            return embed_file(self.encoder, audio, self.window)
+        if sample_rate is None:
             raise ValueError("an audio array needs its sample_rate")
         return self.encoder.embed_windows(audio, sample_rate, self.window)
 

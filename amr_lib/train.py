@@ -91,6 +91,14 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+def make_optimizer(model: torch.nn.Module, lr: float, weight_decay: float,
+                   device: torch.device) -> torch.optim.AdamW:
+    """AdamW with PyTorch's fused kernel (one pass over all parameters instead of a Python
+    loop over about a hundred tensors; CPU and CUDA)."""
+    return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay,
+                             fused=device.type in ("cpu", "cuda"))
+
+
 def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
     """bf16 autocast on CUDA (unless ``fp32`` is asked), nothing elsewhere."""
     use_bf16 = precision == "bf16" or (precision == "auto" and device.type == "cuda")
@@ -119,8 +127,7 @@ def train_am_detr(model_config: AMDETRConfig, train: MomentSplit, valid: MomentS
     model_config = model_config.with_inputs(train.audio_dim, train.text_dim)
     torch.manual_seed(config.seed)
     model = AMDETR(model_config).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr,
-                                  weight_decay=config.weight_decay)
+    optimizer = make_optimizer(model, config.lr, config.weight_decay, device)
     history: list[dict[str, float]] = []
     if (out_dir / LAST).exists():
         history = _resume(out_dir / LAST, model, optimizer, model_config, config)

@@ -1,17 +1,21 @@
 """AM-DETR training speed on CPU (2 threads) and, when CUDA is available, on the GPU.
 
-CPU (issue 5): training samples per second for the quick and the paper configurations on
-batches shaped like Clotho-Moment (batch 32, 60 frames, 20 tokens), against the reference
-QD-DETR's 31 samples/s at the paper configuration on 2 cores (DESIGN.md section 6). Also
-what running the negative pairs through the whole model (decoder included, as the
-reference does) would cost, and with ``--profile-run`` the wall time of the quick
-profile's whole training (features from the cache) and its test metrics.
+CPU: training samples per second for the quick and the paper configurations (768/768
+inputs, as the paper's MS-CLAP features) on batches shaped like Clotho-Moment (batch 32,
+60 frames, 20 tokens); what running the negative pairs through the whole model (decoder
+included, as QD-DETR does) would cost; a ``torch.profiler`` breakdown of one
+paper-configuration step; and, with ``--lighthouse DIR`` (a checkout of line/lighthouse),
+the reference QD-DETR trained on the same batches in the same run, so the ratio is
+measured, not remembered. ``--profile-run`` also times the quick profile's whole training
+(features from the cache) and reports its test metrics. ``--before FILE`` embeds the
+figures of an earlier run of this script (e.g. on the previous commit) for comparison.
 
 GPU: seconds per epoch at Clotho-Moment scale (32,694 training queries of 60 frames,
-batch 32, paper configuration, CLAP widths 512/768), with the split resident on the GPU
-and bf16 autocast; the target is under 3 s per epoch on an H200.
+batch 32, paper configuration), with the split resident on the GPU and bf16 autocast; the
+target is under 3 s per epoch on an H200.
 
-    python benchmarks/train_speed.py [--profile-run] [--out FILE.json]
+    python benchmarks/train_speed.py [--lighthouse DIR] [--profile-run] [--before FILE]
+                                     [--out FILE.json]
 
 Prints the figures and writes them as JSON (default: benchmarks/results/train_speed.json,
 or train_speed_gpu.json on CUDA).
@@ -22,15 +26,17 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 CPU_THREADS = 2
-REFERENCE_CPU_SAMPLES_PER_S = 31.0          # QD-DETR paper config, 2 cores (DESIGN.md)
 GPU_TARGET_S_PER_EPOCH = 3.0
+TARGET_SPEEDUP_VS_REFERENCE = 1.6
 CLOTHO_MOMENT_TRAIN_QUERIES = 32_694
 FRAMES, TOKENS, BATCH = 60, 20, 32
+PAPER_INPUTS = (768, 768)           # MS-CLAP 2023 audio (before projection) and tokens
 
 
 def random_split(queries: int, audio_dim: int, text_dim: int, recordings: int):
@@ -54,46 +60,171 @@ def random_split(queries: int, audio_dim: int, text_dim: int, recordings: int):
                                    annotations, 1.0)
 
 
-def samples_per_second(model_config, split, device, precision, steps: int,
-                       full_negative_pass: bool = False) -> float:
-    """Training throughput over ``steps`` batches after 3 warm-up steps."""
+class AMDETRStep:
+    """One AM-DETR training step (forward, losses, backward, clip, AdamW) on a batch."""
+
+    def __init__(self, model_config, split, device, precision: str = "fp32",
+                 full_negative_pass: bool = False) -> None:
+        import torch
+
+        from amr_lib.model.am_detr import AMDETR
+        from amr_lib.model.criterion import SetCriterion
+        from amr_lib.train import make_optimizer
+
+        torch.manual_seed(0)
+        self.split, self.device, self.precision = split, device, precision
+        self.full_negative_pass = full_negative_pass
+        self.model = AMDETR(model_config.with_inputs(split.audio_dim, split.text_dim)).to(
+            device).train()
+        self.criterion = SetCriterion().to(device)
+        self.optimizer = make_optimizer(self.model, 1e-4, 1e-4, device)
+
+    def __call__(self, rows) -> None:
+        import torch
+
+        from amr_lib.train import autocast
+
+        batch = self.split.batch(rows)
+        with autocast(self.device, self.precision):
+            outputs = self.model(**batch.model_inputs(negatives=True))
+            losses = self.criterion(outputs, batch.targets)
+            total = self.criterion.total(losses)
+            if self.full_negative_pass:   # QD-DETR's cost: the decoder runs on negatives too
+                total = total + self.negative_decoder_work(batch)
+        self.optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 0.1)
+        self.optimizer.step()
+
+    def negative_decoder_work(self, batch):
+        """The decoder and heads on the negative pairs' memory (unused, as in QD-DETR)."""
+        model = self.model
+        frames, text = model.project(batch.audio, batch.audio_mask, batch.tokens)
+        memory, _ = model.encode(frames, batch.audio_mask, text.roll(-1, 0),
+                                 batch.token_mask.roll(-1, 0))
+        return model.decode(memory, batch.audio_mask)["pred_spans"].sum() * 0
+
+
+class LighthouseStep:
+    """The reference: Lighthouse's QD-DETR (``build_model``) with the paper's settings,
+    fed the same batches (features L2-normalised, temporal endpoints appended, as its data
+    loader does). Its code is imported from ``checkout``, never copied here."""
+
+    def __init__(self, checkout: Path, split, device) -> None:
+        import torch
+
+        sys.path.insert(0, str(checkout))
+        from lighthouse.common.qd_detr import build_model
+
+        args = argparse.Namespace(
+            hidden_dim=256, dropout=0.1, nheads=8, dim_feedforward=1024, enc_layers=2,
+            dec_layers=2, position_embedding="sine", max_q_l=32, max_v_l=75,
+            input_dropout=0.5, t_feat_dim=split.text_dim, v_feat_dim=split.audio_dim + 2,
+            aux_loss=True, num_queries=10, span_loss_type="l1", n_input_proj=2,
+            set_cost_span=10, set_cost_giou=1, set_cost_class=4, span_loss_coef=10,
+            giou_loss_coef=1, label_loss_coef=4, lw_saliency=1, eos_coef=0.1,
+            saliency_margin=0.2, device=str(device))
+        torch.manual_seed(0)
+        self.model, self.criterion = build_model(args)
+        self.model.to(device).train()
+        self.weights = self.criterion.weight_dict
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=1e-4,
+                                           weight_decay=1e-4)
+        self.split = split
+
+    def __call__(self, rows) -> None:
+        import torch
+        import torch.nn.functional as F
+
+        from amr_lib.model.am_detr import temporal_endpoints
+
+        batch = self.split.batch(rows)
+        audio = torch.cat((F.normalize(batch.audio, dim=-1),
+                           temporal_endpoints(batch.audio_mask)), dim=-1)
+        tokens = F.normalize(batch.tokens, dim=-1)
+        generator = torch.Generator().manual_seed(int(rows[0]))
+        inside, outside = batch.targets.saliency > 0, batch.targets.saliency == 0
+        targets = {
+            "span_labels": [{"spans": spans} for spans in batch.targets.spans_cxw],
+            "saliency_pos_labels": torch.multinomial(inside.float(), 2, True, generator=generator),
+            "saliency_neg_labels": torch.multinomial(outside.float() * batch.audio_mask,
+                                                     2, True, generator=generator),
+            "saliency_all_labels": batch.targets.saliency,
+        }
+        outputs = self.model(tokens, batch.token_mask.float(), audio,
+                             batch.audio_mask.float())
+        losses = self.criterion(outputs, targets)
+        total = sum(self.weights[k] * v for k, v in losses.items() if k in self.weights)
+        self.optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 0.1)
+        self.optimizer.step()
+
+
+def samples_per_second(step, size: int, device, steps: int, repeats: int = 3) -> float:
+    """Best of ``repeats`` timings of ``steps`` batches, after 3 warm-up steps."""
     import torch
 
-    from amr_lib.model.am_detr import AMDETR
-    from amr_lib.model.criterion import SetCriterion
-    from amr_lib.train import autocast, epoch_batches
+    from amr_lib.train import epoch_batches
 
-    torch.manual_seed(0)
-    model = AMDETR(model_config.with_inputs(split.audio_dim, split.text_dim)).to(device)
-    criterion = SetCriterion().to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=1e-4)
-    batches = list(epoch_batches(len(split), BATCH, 0, 1, device))
-    done = 0
-    for index, rows in enumerate(batches[:steps + 3]):
-        if index == 3:
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            start, done = time.perf_counter(), 0
-        batch = split.batch(rows)
-        with autocast(device, precision):
-            outputs = model(**batch.model_inputs(negatives=True))
-            if full_negative_pass:   # the reference's cost: the decoder runs again
-                negative = batch.model_inputs(negatives=True)
-                model(negative["audio"], negative["audio_mask"], negative["negative_tokens"],
-                      negative["negative_token_mask"])["pred_spans"].sum().mul(0).backward(
-                          retain_graph=True)
-        losses = criterion(outputs, batch.targets)
-        optimizer.zero_grad(set_to_none=True)
-        criterion.total(losses).backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 0.1)
-        optimizer.step()
-        done += len(rows)
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return done / (time.perf_counter() - start)
+    batches = list(epoch_batches(size, BATCH, 0, 1, device))
+    for rows in batches[:3]:
+        step(rows)
+    rates = []
+    for repeat in range(repeats):
+        timed = batches[3 + repeat * steps: 3 + (repeat + 1) * steps]
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        for rows in timed:
+            step(rows)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        rates.append(sum(len(r) for r in timed) / (time.perf_counter() - start))
+    return max(rates)
 
 
-def cpu_figures(steps: int, profile_run: bool) -> dict:
+def profile_breakdown(step, size: int, device, steps: int = 5) -> dict:
+    """``torch.profiler`` over ``steps`` steps: share of time in the forward pass, the
+    losses, backward and the optimiser, and the ten operators of most self CPU time."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile, record_function
+
+    from amr_lib.train import epoch_batches
+
+    batches = list(epoch_batches(size, BATCH, 0, 2, device))[:steps + 1]
+    step(batches[0])
+    model, criterion, optimizer = step.model, step.criterion, step.optimizer
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for rows in batches[1:]:
+            batch = step.split.batch(rows)
+            with record_function("1 forward"):
+                outputs = model(**batch.model_inputs(negatives=True))
+            with record_function("2 losses (matching included)"):
+                total = criterion.total(criterion(outputs, batch.targets))
+            with record_function("3 backward"):
+                optimizer.zero_grad(set_to_none=True)
+                total.backward()
+            with record_function("4 clip + AdamW"):
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 0.1)
+                optimizer.step()
+    events = prof.key_averages()
+    regions = {e.key: e.cpu_time_total for e in events if e.key[:2] in ("1 ", "2 ", "3 ", "4 ")}
+    whole = sum(regions.values())
+    operators = sorted((e for e in events if not e.key[:2].strip().isdigit()),
+                       key=lambda e: e.self_cpu_time_total, reverse=True)[:10]
+    total_self = sum(e.self_cpu_time_total for e in events)
+    return {
+        "steps": steps,
+        "ms_per_step": round(whole / steps / 1000, 1),
+        "share_of_step": {k: round(v / whole, 3) for k, v in sorted(regions.items())},
+        "top_operators_by_self_cpu": [
+            {"op": e.key, "share": round(e.self_cpu_time_total / total_self, 3),
+             "calls_per_step": e.count // steps} for e in operators],
+    }
+
+
+def cpu_figures(steps: int, lighthouse: Path | None, profile_run: bool) -> dict:
     import torch
 
     from amr_lib.model.am_detr import AMDETR, AMDETRConfig, count_parameters
@@ -101,24 +232,39 @@ def cpu_figures(steps: int, profile_run: bool) -> dict:
     torch.set_num_threads(CPU_THREADS)
     device = torch.device("cpu")
     result: dict = {"cpu_threads": CPU_THREADS, "batch": BATCH, "frames": FRAMES,
-                    "tokens": TOKENS,
-                    "reference_samples_per_s_paper_config": REFERENCE_CPU_SAMPLES_PER_S}
-    for name, config in (("quick", AMDETRConfig.quick()), ("paper", AMDETRConfig.paper())):
-        split = random_split(BATCH * (steps + 3), config.audio_dim, config.text_dim, 256)
-        rate = samples_per_second(config, split, device, "fp32", steps)
+                    "tokens": TOKENS, "paper_inputs": list(PAPER_INPUTS)}
+    size = BATCH * (3 * steps + 3)
+    configs = (("quick", AMDETRConfig.quick()), ("paper", AMDETRConfig.paper(*PAPER_INPUTS)))
+    for name, config in configs:
+        split = random_split(size, config.audio_dim, config.text_dim, 256)
+        rate = samples_per_second(AMDETRStep(config, split, device), size, device, steps)
         result[f"{name}_parameters"] = count_parameters(AMDETR(config))
         result[f"{name}_samples_per_s"] = round(rate, 1)
         print(f"{name:>6} config: {rate:7.1f} samples/s "
               f"({result[f'{name}_parameters']:,} parameters)")
-        if name == "paper":
-            full = samples_per_second(config, split, device, "fp32", steps,
-                                      full_negative_pass=True)
-            result["paper_samples_per_s_full_negative_pass"] = round(full, 1)
-            result["paper_speedup_vs_reference"] = round(rate / REFERENCE_CPU_SAMPLES_PER_S, 2)
-            result["encoder_only_negatives_speedup"] = round(rate / full, 2)
-            print(f"        negatives through the whole model: {full:.1f} samples/s; "
-                  f"encoder-only negatives are {rate / full:.2f}x faster; "
-                  f"{rate / REFERENCE_CPU_SAMPLES_PER_S:.2f}x the reference")
+        if name != "paper":
+            continue
+        full = samples_per_second(AMDETRStep(config, split, device, full_negative_pass=True),
+                                  size, device, steps)
+        result["paper_samples_per_s_full_negative_pass"] = round(full, 1)
+        print(f"        negatives through the whole model: {full:.1f} samples/s")
+        if lighthouse is not None:
+            reference = LighthouseStep(lighthouse, split, device)
+            reference_rate = samples_per_second(reference, size, device, steps)
+            result["reference"] = "Lighthouse QD-DETR (line/lighthouse), same batches"
+            result["reference_parameters"] = count_parameters(reference.model)
+            result["reference_samples_per_s"] = round(reference_rate, 1)
+            result["paper_speedup_vs_reference"] = round(rate / reference_rate, 2)
+            result["full_negative_pass_speedup_vs_reference"] = round(
+                full / reference_rate, 2)
+            result["target_speedup_vs_reference"] = TARGET_SPEEDUP_VS_REFERENCE
+            print(f"reference QD-DETR: {reference_rate:.1f} samples/s "
+                  f"({result['reference_parameters']:,} parameters); ours "
+                  f"{rate / reference_rate:.2f}x (target {TARGET_SPEEDUP_VS_REFERENCE}x), "
+                  f"full negatives {full / reference_rate:.2f}x")
+        result["paper_profile"] = profile_breakdown(AMDETRStep(config, split, device),
+                                                    size, device)
+        print("profile of a paper step:", json.dumps(result["paper_profile"]["share_of_step"]))
     if profile_run:
         result["quick_profile"] = quick_profile_run()
     return result
@@ -151,40 +297,27 @@ def quick_profile_run() -> dict:
 def gpu_figures(epochs: int) -> dict:
     import torch
 
-    from amr_lib.model.am_detr import AMDETR, AMDETRConfig
-    from amr_lib.model.criterion import SetCriterion
-    from amr_lib.train import TrainingConfig, autocast, epoch_batches
+    from amr_lib.model.am_detr import AMDETRConfig
+    from amr_lib.train import epoch_batches
 
     device = torch.device("cuda")
-    config = AMDETRConfig.paper()
+    config = AMDETRConfig.paper(*PAPER_INPUTS)
     split = random_split(CLOTHO_MOMENT_TRAIN_QUERIES, config.audio_dim, config.text_dim,
                          4096).to(device)
-    torch.manual_seed(0)
-    model = AMDETR(config).to(device)
-    criterion = SetCriterion().to(device)
-    training = TrainingConfig()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=training.lr,
-                                  weight_decay=training.weight_decay)
+    step = AMDETRStep(config, split, device, precision="auto")
     times = []
     for epoch in range(1, epochs + 2):              # the first epoch warms up
         torch.cuda.synchronize()
         start = time.perf_counter()
-        for rows in epoch_batches(len(split), training.batch_size, 0, epoch, device):
-            batch = split.batch(rows)
-            with autocast(device, "auto"):
-                outputs = model(**batch.model_inputs(negatives=True))
-            losses = criterion(outputs, batch.targets)
-            optimizer.zero_grad(set_to_none=True)
-            criterion.total(losses).backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), training.grad_clip)
-            optimizer.step()
+        for rows in epoch_batches(len(split), BATCH, 0, epoch, device):
+            step(rows)
         torch.cuda.synchronize()
         times.append(time.perf_counter() - start)
     seconds = min(times[1:])
     print(f"GPU ({torch.cuda.get_device_name()}): {seconds:.2f} s per epoch of "
           f"{CLOTHO_MOMENT_TRAIN_QUERIES} queries (target {GPU_TARGET_S_PER_EPOCH} s)")
     return {"device": torch.cuda.get_device_name(), "precision": "bf16 autocast",
-            "train_queries": CLOTHO_MOMENT_TRAIN_QUERIES, "batch": training.batch_size,
+            "train_queries": CLOTHO_MOMENT_TRAIN_QUERIES, "batch": BATCH,
             "seconds_per_epoch": round(seconds, 2), "epoch_times_s": [round(t, 2) for t in times],
             "target_s_per_epoch": GPU_TARGET_S_PER_EPOCH,
             "samples_per_s": round(CLOTHO_MOMENT_TRAIN_QUERIES / seconds, 1)}
@@ -192,10 +325,14 @@ def gpu_figures(epochs: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=10, help="timed CPU batches")
+    parser.add_argument("--steps", type=int, default=10, help="timed CPU batches per repeat")
     parser.add_argument("--epochs", type=int, default=3, help="timed GPU epochs")
+    parser.add_argument("--lighthouse", type=Path,
+                        help="a checkout of line/lighthouse: time its QD-DETR on the same batches")
     parser.add_argument("--profile-run", action="store_true",
                         help="also train the quick profile and time it (minutes)")
+    parser.add_argument("--before", type=Path,
+                        help="JSON of an earlier run of this script, embedded for comparison")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
 
@@ -207,7 +344,14 @@ def main() -> None:
     if cuda:
         result["gpu"] = gpu_figures(args.epochs)
     else:
-        result["cpu"] = cpu_figures(args.steps, args.profile_run)
+        result["cpu"] = cpu_figures(args.steps, args.lighthouse, args.profile_run)
+    if args.before:
+        before = json.loads(args.before.read_text(encoding="utf-8"))
+        result["before"] = before
+        for key in ("quick_samples_per_s", "paper_samples_per_s"):
+            old, new = before.get("cpu", {}).get(key), result.get("cpu", {}).get(key)
+            if old and new:
+                result["cpu"][f"{key}_speedup_vs_before"] = round(new / old, 2)
     out = args.out or REPO / "benchmarks/results" / (
         "train_speed_gpu.json" if cuda else "train_speed.json")
     out.parent.mkdir(parents=True, exist_ok=True)

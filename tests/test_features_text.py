@@ -59,3 +59,13 @@ def test_empty_and_very_long_queries(encoder):
 
 def test_fingerprint_is_the_weights_hash(encoder):
     assert encoder.weights_fingerprint() == text.PUBLISHED_SHA256
+
+
+def test_loading_shows_no_progress_bar_and_restores_the_setting(capfd):
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.enable_progress_bar()
+    TextEncoder()
+    captured = capfd.readouterr()
+    assert "Loading weights" not in captured.err + captured.out
+    assert transformers_logging.is_progress_bar_enabled()

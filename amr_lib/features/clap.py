@@ -27,6 +27,7 @@ import torch
 from transformers import AutoTokenizer, ClapFeatureExtractor, ClapModel, PreTrainedTokenizerBase
 
 from amr_lib.audio import resample
+from amr_lib.features.text import quiet_loading
 from amr_lib.features.windows import (
     WindowConfig,
     checked_audio,
@@ -89,9 +90,11 @@ def load_clap(model: str | Path) -> tuple[ClapModel, ClapFeatureExtractor,
 
 def _load_parts(source: str, local_files_only: bool) -> tuple[
         ClapModel, ClapFeatureExtractor, PreTrainedTokenizerBase]:
-    model = ClapModel.from_pretrained(source, local_files_only=local_files_only)
-    extractor = ClapFeatureExtractor.from_pretrained(source, local_files_only=local_files_only)
-    tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_files_only)
+    with quiet_loading():
+        model = ClapModel.from_pretrained(source, local_files_only=local_files_only)
+        extractor = ClapFeatureExtractor.from_pretrained(source,
+                                                         local_files_only=local_files_only)
+        tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_files_only)
     return model, extractor, tokenizer
 
 

