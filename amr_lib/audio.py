@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
 
 from amr_lib.atomic import atomic_write
 
@@ -74,6 +73,7 @@ def resample(audio: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
     """Polyphase resampling ``(N,)`` at ``rate_in`` Hz -> ``(M,)`` at ``rate_out`` Hz."""
     if rate_in == rate_out:
         return audio.astype(np.float32, copy=False)
+    from scipy.signal import resample_poly  # 1-2 s to import: only when resampling
     common = math.gcd(int(rate_in), int(rate_out))
     out = resample_poly(audio, rate_out // common, rate_in // common)
     return out.astype(np.float32, copy=False)

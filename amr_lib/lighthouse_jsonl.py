@@ -178,9 +178,23 @@ def _is_number(value: object) -> bool:
 
 def _windows(value: object, key: str, columns: int) -> np.ndarray:
     """Validate a list of windows -> ``(N, columns)`` float64 array."""
-    what = "[start, end]" if columns == 2 else "[start, end, score]"
     if isinstance(value, np.ndarray):
         value = value.tolist()
+    # fast path: a list of lists of plain numbers, checked with numpy at once
+    if isinstance(value, list) and all(
+            type(window) is list and len(window) == columns
+            and all(type(v) is float or type(v) is int for v in window) for window in value):
+        array = np.array(value, dtype=np.float64).reshape(len(value), columns)
+        if (np.isfinite(array).all() and (array[:, 0] >= 0).all()
+                and (array[:, 1] >= array[:, 0]).all()):
+            return array
+    _explain_bad_windows(value, key, columns)   # raises, naming the first bad window
+    return np.asarray(value, dtype=np.float64).reshape(len(value), columns)
+
+
+def _explain_bad_windows(value: object, key: str, columns: int) -> None:
+    """Raise :class:`LighthouseFormatError` about the first bad window of ``value``."""
+    what = "[start, end]" if columns == 2 else "[start, end, score]"
     if not isinstance(value, list):
         raise LighthouseFormatError(f"{key!r} must be a list of {what}, got {value!r}")
     for index, window in enumerate(value):
@@ -194,4 +208,3 @@ def _windows(value: object, key: str, columns: int) -> np.ndarray:
             raise LighthouseFormatError(f"{key!r}[{index}] starts at a negative time: {window!r}")
         if end < start:
             raise LighthouseFormatError(f"{key!r}[{index}] ends before it starts: {window!r}")
-    return np.asarray(value, dtype=np.float64).reshape(len(value), columns)

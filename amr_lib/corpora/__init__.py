@@ -17,7 +17,6 @@ from amr_lib.corpora.base import BackgroundCorpus, ClipCorpus, CorpusError
 from amr_lib.corpora.clotho import ClothoClipCorpus
 from amr_lib.corpora.esc50 import ESC50ClipCorpus
 from amr_lib.corpora.folder import FolderBackgroundCorpus
-from amr_lib.corpora.synthetic import SyntheticBackgroundCorpus, SyntheticClipCorpus
 
 CLIP_KINDS = ("synthetic", "esc50", "clotho")
 BACKGROUND_KINDS = ("synthetic", "folder")
@@ -38,7 +37,8 @@ class CorpusSpec:
 
 def make_clip_corpus(spec: CorpusSpec, sample_rate: int = SAMPLE_RATE) -> ClipCorpus:
     """A clip corpus delivering audio at ``sample_rate`` Hz."""
-    if spec.kind == "synthetic":
+    if spec.kind == "synthetic":     # imported here: its DSP pulls in scipy.signal (seconds)
+        from amr_lib.corpora.synthetic import SyntheticClipCorpus
         return SyntheticClipCorpus(seed=spec.seed, sample_rate=sample_rate)
     if spec.kind == "esc50":
         return ESC50ClipCorpus(_root(spec), sample_rate=sample_rate)
@@ -51,6 +51,7 @@ def make_background_corpus(spec: CorpusSpec, sample_rate: int = SAMPLE_RATE
                            ) -> BackgroundCorpus:
     """A background corpus delivering audio at ``sample_rate`` Hz."""
     if spec.kind == "synthetic":
+        from amr_lib.corpora.synthetic import SyntheticBackgroundCorpus
         return SyntheticBackgroundCorpus(seed=spec.seed, sample_rate=sample_rate)
     if spec.kind == "folder":
         return FolderBackgroundCorpus(_root(spec), sample_rate=sample_rate, seed=spec.seed)
