@@ -207,8 +207,9 @@ def epoch_batches(size: int, batch_size: int, seed: int, epoch: int,
 @torch.no_grad()
 def predict_split(model: AMDETR, split: MomentSplit, batch_size: int = 256,
                   device: torch.device | str = "cpu", precision: str = "auto",
-                  top_k: int = 10) -> list[MomentPrediction]:
-    """Ranked moments for every query of ``split`` (Lighthouse prediction records)."""
+                  top_k: int = 10, clamp_s: float | None = None) -> list[MomentPrediction]:
+    """Ranked moments for every query of ``split`` (Lighthouse prediction records);
+    ``clamp_s`` as in :func:`amr_lib.model.postprocess.ranked_moments`."""
     device = torch.device(device)
     model.eval()
     split = split.to(device)
@@ -221,7 +222,8 @@ def predict_split(model: AMDETR, split: MomentSplit, batch_size: int = 256,
         with autocast(device, precision):
             outputs = model(**batch.model_inputs(negatives=False))
         moments = ranked_moments(outputs["pred_logits"], outputs["pred_spans"],
-                                 length_s[rows], duration_s[rows.cpu()], split.hop_s, top_k)
+                                 length_s[rows], duration_s[rows.cpu()], split.hop_s, top_k,
+                                 clamp_s)
         for row, windows in zip(rows.tolist(), moments, strict=True):
             annotation = split.annotations[row]
             predictions.append(MomentPrediction(annotation.qid, annotation.query,
