@@ -86,23 +86,35 @@ class AMDETRStep:
 
         batch = self.split.batch(rows)
         with autocast(self.device, self.precision):
-            outputs = self.model(**batch.model_inputs(negatives=True))
-            losses = self.criterion(outputs, batch.targets)
-            total = self.criterion.total(losses)
-            if self.full_negative_pass:   # QD-DETR's cost: the decoder runs on negatives too
-                total = total + self.negative_decoder_work(batch)
+            if self.full_negative_pass:
+                outputs = self.forward_with_negatives_decoded(batch)
+            else:
+                outputs = self.model(**batch.model_inputs(negatives=True))
+            total = self.criterion.total(self.criterion(outputs, batch.targets))
         self.optimizer.zero_grad(set_to_none=True)
         total.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 0.1)
         self.optimizer.step()
 
-    def negative_decoder_work(self, batch):
-        """The decoder and heads on the negative pairs' memory (unused, as in QD-DETR)."""
-        model = self.model
-        frames, text = model.project(batch.audio, batch.audio_mask, batch.tokens)
-        memory, _ = model.encode(frames, batch.audio_mask, text.roll(-1, 0),
-                                 batch.token_mask.roll(-1, 0))
-        return model.decode(memory, batch.audio_mask)["pred_spans"].sum() * 0
+    def forward_with_negatives_decoded(self, batch) -> dict:
+        """The model's forward pass, but with the decoder also run on the negative pairs
+        (and its output discarded), which is the work QD-DETR does."""
+        import torch
+
+        model, size = self.model, len(batch.audio)
+        audio_mask, token_mask = batch.audio_mask.bool(), batch.token_mask.bool()
+        frames, text = model.project(batch.audio, audio_mask, batch.tokens)
+        memory, saliency = model.encode(
+            frames.repeat(2, 1, 1), audio_mask.repeat(2, 1),
+            torch.cat((text, text.roll(-1, 0))), torch.cat((token_mask, token_mask.roll(-1, 0))))
+        decoded = model.decode(memory, audio_mask.repeat(2, 1))
+        outputs = {"pred_logits": decoded["pred_logits"][:size],
+                   "pred_spans": decoded["pred_spans"][:size],
+                   "aux_outputs": [{k: v[:size] for k, v in aux.items()}
+                                   for aux in decoded["aux_outputs"]]}
+        outputs["saliency_scores"] = saliency[:size]
+        outputs["saliency_scores_neg"] = saliency[size:]
+        return outputs
 
 
 class LighthouseStep:
@@ -184,6 +196,33 @@ def samples_per_second(step, size: int, device, steps: int, repeats: int = 3) ->
     return max(rates)
 
 
+def step_flops(step, rows) -> int:
+    """Floating-point operations of one training step (forward and backward), as counted by
+    ``torch.utils.flop_counter`` (matrix products and attention)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        step(rows)
+    return counter.get_total_flops()
+
+
+def matmul_rate(threads: int) -> float:
+    """This machine's fp32 matrix-product speed (FLOP/s) at the shape of AM-DETR's FFN
+    (3,840 rows x 256 -> 1,024), best of 20, measured in the same run."""
+    import torch
+
+    torch.set_num_threads(threads)
+    a, b = torch.randn(3840, 256), torch.randn(256, 1024)
+    for _ in range(3):
+        a @ b
+    best = float("inf")
+    for _ in range(20):
+        start = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - start)
+    return 2 * 3840 * 256 * 1024 / best
+
+
 def profile_breakdown(step, size: int, device, steps: int = 5) -> dict:
     """``torch.profiler`` over ``steps`` steps: share of time in the forward pass, the
     losses, backward and the optimiser, and the ten operators of most self CPU time."""
@@ -228,6 +267,7 @@ def cpu_figures(steps: int, lighthouse: Path | None, profile_run: bool) -> dict:
     import torch
 
     from amr_lib.model.am_detr import AMDETR, AMDETRConfig, count_parameters
+    from amr_lib.train import epoch_batches
 
     torch.set_num_threads(CPU_THREADS)
     device = torch.device("cpu")
@@ -262,6 +302,18 @@ def cpu_figures(steps: int, lighthouse: Path | None, profile_run: bool) -> dict:
                   f"({result['reference_parameters']:,} parameters); ours "
                   f"{rate / reference_rate:.2f}x (target {TARGET_SPEEDUP_VS_REFERENCE}x), "
                   f"full negatives {full / reference_rate:.2f}x")
+        rate_flops = matmul_rate(CPU_THREADS)
+        rows = next(iter(epoch_batches(size, BATCH, 0, 1, device)))
+        flops = step_flops(AMDETRStep(config, split, device), rows)
+        result["matmul_gflops_per_s"] = round(rate_flops / 1e9, 1)
+        result["paper_gflop_per_step"] = round(flops / 1e9, 1)
+        result["paper_matmul_bound_samples_per_s"] = round(BATCH * rate_flops / flops, 1)
+        print(f"        {flops / 1e9:.1f} GFLOP per step; at this machine's "
+              f"{rate_flops / 1e9:.0f} GFLOP/s for matrix products, at most "
+              f"{result['paper_matmul_bound_samples_per_s']} samples/s")
+        if lighthouse is not None:
+            reference_flops = step_flops(LighthouseStep(lighthouse, split, device), rows)
+            result["reference_gflop_per_step"] = round(reference_flops / 1e9, 1)
         result["paper_profile"] = profile_breakdown(AMDETRStep(config, split, device),
                                                     size, device)
         print("profile of a paper step:", json.dumps(result["paper_profile"]["share_of_step"]))

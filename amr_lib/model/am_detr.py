@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from amr_lib.model.dropout import Dropout
 from amr_lib.model.transformer import (
     MLP,
     AnchorDecoder,
@@ -99,7 +100,7 @@ def input_projection(in_dim: int, hidden: int, layers: int, dropout: float) -> n
     blocks: list[nn.Module] = []
     for index in range(layers):
         width = in_dim if index == 0 else hidden
-        blocks += [nn.LayerNorm(width), nn.Dropout(dropout), nn.Linear(width, hidden)]
+        blocks += [nn.LayerNorm(width), Dropout(dropout), nn.Linear(width, hidden)]
         if index < layers - 1:
             blocks.append(nn.ReLU())
     return nn.Sequential(*blocks)

@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from amr_lib.model.dropout import Dropout, dropout
+
 SINE_TEMPERATURE = 10000.0      # the Transformer's sinusoid base
 
 
@@ -47,13 +49,17 @@ class Attention(nn.Module):
         ``key_mask (B, Lk)`` True for real keys -> ``(B, Lq, Dv)``."""
         q, k, v = (self._split(x) for x in (query, key, value))            # (B, h, L, d)
         allowed = None if key_mask is None else key_mask[:, None, None, :]  # (B, 1, 1, Lk)
-        if self.keep_weights:
+        # on the CPU, fused attention with dropout falls back to explicit products anyway,
+        # with PyTorch's slow dropout mask: take the explicit path with the fast one
+        cpu_dropout = self.training and self.dropout > 0 and q.device.type == "cpu"
+        if self.keep_weights or cpu_dropout:
             scores = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])
             if allowed is not None:
                 scores = scores.masked_fill(~allowed, float("-inf"))
             weights = scores.softmax(-1)
-            self.last_weights = weights.detach()
-            mixed = F.dropout(weights, self.dropout, self.training) @ v
+            if self.keep_weights:
+                self.last_weights = weights.detach()
+            mixed = dropout(weights, self.dropout, self.training) @ v
         else:
             mixed = F.scaled_dot_product_attention(
                 q, k, v, attn_mask=allowed, dropout_p=self.dropout if self.training else 0.0)
@@ -83,8 +89,8 @@ class FeedForward(nn.Module):
 
     def __init__(self, hidden: int, ffn: int, dropout: float) -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(hidden, ffn), nn.PReLU(), nn.Dropout(dropout),
-                                 nn.Linear(ffn, hidden), nn.Dropout(dropout))
+        self.net = nn.Sequential(nn.Linear(hidden, ffn), nn.PReLU(), Dropout(dropout),
+                                 nn.Linear(ffn, hidden), Dropout(dropout))
         self.norm = nn.LayerNorm(hidden)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -97,11 +103,11 @@ class CrossAttentionEncoderLayer(nn.Module):
     def __init__(self, hidden: int, heads: int, ffn: int, dropout: float) -> None:
         super().__init__()
         self.attention = ProjectedAttention(hidden, heads, dropout)
-        self.drop = nn.Dropout(dropout)
+        self.drop = Dropout(dropout)
         self.norm = nn.LayerNorm(hidden)
-        self.ffn = nn.Sequential(nn.Linear(hidden, ffn), nn.PReLU(), nn.Dropout(dropout),
+        self.ffn = nn.Sequential(nn.Linear(hidden, ffn), nn.PReLU(), Dropout(dropout),
                                  nn.Linear(ffn, hidden))
-        self.ffn_drop = nn.Dropout(dropout)
+        self.ffn_drop = Dropout(dropout)
         self.ffn_norm = nn.LayerNorm(hidden)
 
     def forward(self, audio: torch.Tensor, audio_pos: torch.Tensor, text: torch.Tensor,
@@ -119,7 +125,7 @@ class SelfAttentionEncoderLayer(nn.Module):
     def __init__(self, hidden: int, heads: int, ffn: int, dropout: float) -> None:
         super().__init__()
         self.attention = ProjectedAttention(hidden, heads, dropout)
-        self.drop = nn.Dropout(dropout)
+        self.drop = Dropout(dropout)
         self.norm = nn.LayerNorm(hidden)
         self.ffn = FeedForward(hidden, ffn, dropout)
 
@@ -147,7 +153,7 @@ class AnchorDecoderLayer(nn.Module):
         self.cross_k_content, self.cross_k_pos, self.cross_v = linear(), linear(), linear()
         self.cross_attention = Attention(2 * hidden, hidden, heads, dropout)
         self.heads = heads
-        self.drop1, self.drop2 = nn.Dropout(dropout), nn.Dropout(dropout)
+        self.drop1, self.drop2 = Dropout(dropout), Dropout(dropout)
         self.norm1, self.norm2 = nn.LayerNorm(hidden), nn.LayerNorm(hidden)
         self.ffn = FeedForward(hidden, ffn, dropout)
 
