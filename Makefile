@@ -1,6 +1,7 @@
 # Two commands for a fresh clone with only Python 3.11 present:
 #   make book   execute and render the book (default profile: quick, CPU)
 #   make test   lint, unit tests and every chapter notebook under nbmake
+#   make check-book   after make book: every page in headless Chromium
 # Both create .venv from requirements.txt when it is missing or out of date.
 
 PYTHON ?= python3
@@ -10,10 +11,19 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: book test lint venv clean
+.PHONY: book check-book test lint venv clean
+
+# One switch turns progress bars off where nobody watches them (the rendered book and
+# nbmake); at a terminal and in JupyterLab they stay.
+book test: export TQDM_DISABLE = 1
 
 book: $(INSTALLED)
 	$(BIN)/jupyter-book build . -W -n --keep-going
+
+# every built page in headless Chromium (Debian's `chromium` package): no error output,
+# machine paths, broken images/links/maths/audio; screenshots in _build/screenshots
+check-book: $(INSTALLED)
+	$(BIN)/python scripts/check_book.py
 
 test: $(INSTALLED)
 	$(BIN)/ruff check .

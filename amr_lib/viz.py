@@ -109,20 +109,28 @@ def plot_waveform(audio: np.ndarray, sample_rate: int, ax: Axes | None = None,
 
 def plot_spectrogram(audio: np.ndarray, sample_rate: int, ax: Axes | None = None,
                      moments_xx: Sequence[Sequence[float]] = (), window_s: float = 0.032,
-                     hop_s: float = 0.016, max_hz: float | None = None) -> Axes:
-    """Log-power STFT spectrogram (dB, 60 dB range) with moments outlined."""
+                     hop_s: float = 0.016, max_hz: float | None = None,
+                     colorbar: bool = True, moment_label: str = "true moment") -> Axes:
+    """Log-power STFT spectrogram (dB relative to its peak, 60 dB range) with a colour bar,
+    and the start and end of each moment as dashed lines, labelled once in a legend."""
     ax = ax or plt.subplots(figsize=(9, 2.6))[1]
     window = round(window_s * sample_rate)
     frequencies, times, spectrum = stft(audio, fs=sample_rate, nperseg=window,
                                         noverlap=window - round(hop_s * sample_rate))
     level = power_to_db(np.abs(spectrum) ** 2)
+    level = level - level.max()
     top = max_hz or sample_rate / 2
-    ax.imshow(level, origin="lower", aspect="auto", cmap="magma",
-              extent=(times[0], times[-1], frequencies[0], frequencies[-1]),
-              vmin=level.max() - 60, vmax=level.max())
-    for start, end in moments_xx:
+    image = ax.imshow(level, origin="lower", aspect="auto", cmap="magma",
+                      extent=(times[0], times[-1], frequencies[0], frequencies[-1]),
+                      vmin=-60, vmax=0)
+    if colorbar:
+        ax.figure.colorbar(image, ax=ax, pad=0.01, label="level (dB re peak)")
+    for index, (start, end) in enumerate(moments_xx):
         for edge in (start, end):
-            ax.axvline(edge, color="white", lw=1.2, ls="--")
+            ax.axvline(edge, color="white", lw=1.2, ls="--",
+                       label=moment_label if index == 0 and edge == start else None)
+    if len(moments_xx):
+        ax.legend(loc="upper right", fontsize=8, framealpha=0.7)
     ax.set(ylim=(0, top), ylabel="frequency (Hz)", xlabel="time (s)")
     return ax
 

@@ -56,3 +56,7 @@ def test_waveform_and_spectrogram_cover_the_recording():
     peak_row = int(np.argmax(image.mean(axis=1)))
     assert abs(peak_row * (rate / 2) / (image.shape[0] - 1) - 1_000) < 40  # the tone's bin
     assert len(ax.lines) == 2
+    # the dashed lines are named in a legend, and the levels have a colour bar
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["true moment"]
+    colorbar = ax.get_images()[0].colorbar
+    assert colorbar is not None and "dB" in colorbar.ax.get_ylabel()
