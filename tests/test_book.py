@@ -67,3 +67,44 @@ def test_book_builds_with_warnings_as_errors(repo_root, tmp_path):
     assert (html / "book" / "01_the_task.html").is_file()
     references = (html / "book" / "references.html").read_text(encoding="utf-8")
     assert "Language-based Audio Moment Retrieval" in references
+
+
+CODE_WIDTH = 88      # characters that fit in the rendered code box
+
+
+def notebooks(repo_root: Path) -> list[tuple[Path, dict]]:
+    return [(path, json.loads(path.read_text(encoding="utf-8")))
+            for path in sorted((repo_root / "book").glob("*.ipynb"))]
+
+
+def test_code_fits_the_page_width(repo_root):
+    for path, notebook in notebooks(repo_root):
+        for cell in notebook["cells"]:
+            if cell["cell_type"] == "code":
+                for line in "".join(cell["source"]).splitlines():
+                    assert len(line) <= CODE_WIDTH, f"{path.name}: {line!r}"
+
+
+def test_every_figure_has_a_numbered_caption_and_alt_text(repo_root):
+    names = set()
+    for path, notebook in notebooks(repo_root):
+        for cell in notebook["cells"]:
+            source = "".join(cell["source"])
+            if cell["cell_type"] != "code" or "plt.show()" not in source:
+                continue
+            figure = cell["metadata"].get("mystnb", {})
+            caption = figure.get("figure", {}).get("caption", "")
+            alt = figure.get("image", {}).get("alt", "")
+            name = figure.get("figure", {}).get("name", "")
+            assert caption and alt and name.startswith("fig-"), f"{path.name}: {source[:80]!r}"
+            assert name not in names, f"figure name {name} used twice"
+            names.add(name)
+
+
+def test_maths_offline_figures_numbered_and_stderr_refused(repo_root):
+    config = load_yaml(repo_root / "_config.yml")
+    assert "sphinx-mathjax-offline" in config["sphinx"]["extra_extensions"]
+    assert config["sphinx"]["config"]["numfig"] is True
+    assert config["execute"]["stderr_output"] == "error"
+    makefile = (repo_root / "Makefile").read_text(encoding="utf-8")
+    assert "book test: export TQDM_DISABLE = 1" in makefile
