@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -39,9 +38,18 @@ SAMPLE_RATE = 16_000
 TARGET_COMMAND_S, TARGET_NEXT_QUERY_S = 15.0, 1.0
 QUERIES = ("a dog barks", "a car horn honks twice")
 
+# this process's peak resident memory (VmHWM is per process image: unlike ru_maxrss, it does
+# not inherit the parent's peak across fork and exec)
+PEAK_MB = r"""
+def peak_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+"""
+
 # runs in a fresh interpreter: prints one JSON line
-MEASURE = r"""
-import json, resource, sys, time
+MEASURE = PEAK_MB + r"""
+import json, sys, time
 import torch
 torch.set_num_threads(int(sys.argv[4]))
 from amr_lib.retrieve import Retriever
@@ -61,7 +69,7 @@ second = retriever.retrieve_frames(frames, sys.argv[6], top_k=5)
 next_query_s = time.perf_counter() - start
 print(json.dumps({"frames": len(frames), "embed_and_first_query_s": embed_and_first_s,
                   "next_query_s": next_query_s,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "peak_rss_mb": peak_mb(),
                   "top": [first[0].to_json(), second[0].to_json()]}))
 """
 
@@ -102,17 +110,29 @@ def measure(checkpoint: Path, path: Path, mode: str) -> dict:
     return json.loads(output.stdout.strip().splitlines()[-1])
 
 
+# `amr retrieve ...` exactly as the console script runs it, then its peak memory on stderr
+COMMAND = PEAK_MB + r"""
+import sys
+from amr_lib.cli import main
+try:
+    status = main(sys.argv[1:])
+finally:
+    print(f"PEAK_MB {peak_mb()}", file=sys.stderr)
+sys.exit(status)
+"""
+
+
 def time_command(checkpoint: Path, path: Path) -> dict:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
     output = subprocess.run(
-        [sys.executable, "-m", "amr_lib.cli", "retrieve", "--checkpoint", str(checkpoint),
+        [sys.executable, "-c", COMMAND, "retrieve", "--checkpoint", str(checkpoint),
          str(path), QUERIES[0], "--top-k", "5"], check=True, capture_output=True, text=True,
         env=child_env())
     seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return {"wall_s": round(seconds, 2), "peak_rss_mb": round(max(peak, before) / 1024),
-            "stderr_lines": len(output.stderr.strip().splitlines())}
+    lines = output.stderr.strip().splitlines()
+    peak = float(lines[-1].split()[1])
+    return {"wall_s": round(seconds, 2), "peak_rss_mb": round(peak),
+            "other_stderr_lines": len(lines) - 1}
 
 
 def main() -> None:

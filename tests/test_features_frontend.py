@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from amr_lib.features.frontend import LogMel, LogMelConfig
+from amr_lib.features.frontend import LogMel, LogMelConfig, htk_mel_filterbank
 from amr_lib.features.windows import (
     WindowConfig,
     checked_audio,
@@ -76,3 +76,14 @@ def test_bad_audio_is_refused_clearly():
     np.testing.assert_allclose(checked_audio(stereo), 0.25)
     with pytest.raises(ValueError, match="mono waveform"):
         checked_audio(np.zeros((2, 2, 2)))
+
+
+@pytest.mark.parametrize(("rate", "n_fft", "n_mels", "f_min", "f_max"), [
+    (16_000, 512, 64, 50.0, 8_000.0), (32_000, 1024, 128, 0.0, 14_000.0),
+    (44_100, 2048, 40, 20.0, 22_050.0)])
+def test_filterbank_equals_librosa(rate, n_fft, n_mels, f_min, f_max):
+    ours = htk_mel_filterbank(rate, n_fft, n_mels, f_min, f_max)
+    reference = librosa.filters.mel(sr=rate, n_fft=n_fft, n_mels=n_mels, fmin=f_min,
+                                    fmax=f_max, htk=True, norm=None)
+    assert ours.shape == reference.shape and ours.dtype == np.float32
+    np.testing.assert_allclose(ours, reference, rtol=1e-5, atol=1e-6)

@@ -21,10 +21,11 @@ import hashlib
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from transformers import AutoTokenizer, ClapFeatureExtractor, ClapModel, PreTrainedTokenizerBase
+from transformers import AutoTokenizer
 
 from amr_lib.audio import resample
 from amr_lib.features.text import quiet_loading
@@ -35,6 +36,9 @@ from amr_lib.features.windows import (
     window_length,
     window_starts,
 )
+
+if TYPE_CHECKING:   # CLAP's modelling code takes seconds to import: only when CLAP is used
+    from transformers import ClapFeatureExtractor, ClapModel, PreTrainedTokenizerBase
 
 DEFAULT_MODEL = "laion/clap-htsat-unfused"
 DEFAULT_BATCH_SIZE = 32          # windows per forward pass
@@ -90,6 +94,8 @@ def load_clap(model: str | Path) -> tuple[ClapModel, ClapFeatureExtractor,
 
 def _load_parts(source: str, local_files_only: bool) -> tuple[
         ClapModel, ClapFeatureExtractor, PreTrainedTokenizerBase]:
+    from transformers import ClapFeatureExtractor, ClapModel
+
     with quiet_loading():
         model = ClapModel.from_pretrained(source, local_files_only=local_files_only)
         extractor = ClapFeatureExtractor.from_pretrained(source,

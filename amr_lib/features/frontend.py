@@ -2,14 +2,16 @@
 
 Batched, differentiable, runs wherever its input tensor lives (CPU or CUDA). With the same
 settings it equals ``log(librosa.feature.melspectrogram(..., htk=True, norm=None) + floor)``
-(periodic Hann window, centred frames, zero padding).
+(periodic Hann window, centred frames, zero padding). The filter bank is written out here
+(librosa's construction, checked against it in the tests) because importing librosa takes
+seconds, which every ``amr retrieve`` would pay.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import librosa
+import numpy as np
 import torch
 from torch import nn
 
@@ -33,9 +35,8 @@ class LogMel(nn.Module):
     def __init__(self, config: LogMelConfig | None = None) -> None:
         super().__init__()
         self.config = config = config or LogMelConfig()
-        filterbank = librosa.filters.mel(sr=config.sample_rate, n_fft=config.n_fft,
-                                         n_mels=config.n_mels, fmin=config.f_min,
-                                         fmax=config.f_max, htk=True, norm=None)
+        filterbank = htk_mel_filterbank(config.sample_rate, config.n_fft, config.n_mels,
+                                        config.f_min, config.f_max)
         self.register_buffer("filterbank", torch.from_numpy(filterbank).float(),
                              persistent=False)                       # (n_mels, n_fft/2 + 1)
         self.register_buffer("window", torch.hann_window(config.n_fft, periodic=True),
@@ -48,3 +49,20 @@ class LogMel(nn.Module):
         power = spectrum.real.square() + spectrum.imag.square()   # (B, n_fft/2 + 1, frames)
         mel = torch.matmul(self.filterbank, power)                 # (B, n_mels, frames)
         return torch.log(mel + self.config.log_floor)
+
+
+def htk_mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, f_min: float,
+                       f_max: float) -> np.ndarray:
+    """``(n_mels, n_fft // 2 + 1)`` triangular filters, unnormalised, on the HTK mel scale
+    ``mel = 2595 log10(1 + f / 700)``: filter ``i`` rises from mel point ``i`` to ``i + 1``
+    and falls to ``i + 2``, with ``n_mels + 2`` points evenly spaced in mel from ``f_min``
+    to ``f_max`` (librosa's ``filters.mel(htk=True, norm=None)``)."""
+    to_mel = lambda hz: 2595.0 * np.log10(1.0 + hz / 700.0)       # noqa: E731
+    edges_hz = 700.0 * (10.0 ** (np.linspace(to_mel(f_min), to_mel(f_max), n_mels + 2)
+                                 / 2595.0) - 1.0)                 # (n_mels + 2,)
+    bins_hz = np.fft.rfftfreq(n_fft, d=1.0 / sample_rate)         # (n_fft // 2 + 1,)
+    widths = np.diff(edges_hz)                                    # (n_mels + 1,)
+    ramps = edges_hz[:, None] - bins_hz[None, :]                  # (n_mels + 2, bins)
+    rising = -ramps[:-2] / widths[:-1, None]
+    falling = ramps[2:] / widths[1:, None]
+    return np.maximum(0.0, np.minimum(rising, falling)).astype(np.float32)
