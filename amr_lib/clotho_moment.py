@@ -21,13 +21,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from amr_lib.audio import write_wav
 from amr_lib.cache import ArtifactCache
 from amr_lib.corpora import CorpusSpec, make_background_corpus, make_clip_corpus
 from amr_lib.lighthouse_jsonl import MomentAnnotation, read_annotations, write_annotations
 from amr_lib.mixing import MixtureRenderer
+from amr_lib.progress import progress_bar
 from amr_lib.simulate import (
     RECIPE_VERSION,
     MixtureRecipe,
@@ -99,7 +98,8 @@ def write_split(result: SimulatedSplit, out_dir: str | Path, write_audio: bool =
             (staging / ANNOTATIONS_FILE).touch()
         if write_audio:
             renderer = result.renderer()
-            for recipe in tqdm(result.recipes, desc=f"rendering {result.split}", leave=False):
+            for recipe in progress_bar(result.recipes, desc=f"rendering {result.split}",
+                                       leave=False):
                 write_wav(staging / AUDIO_FOLDER / f"{recipe.vid}.wav", renderer.render(recipe),
                           result.config.sample_rate)
         if out_dir.exists():

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from amr_lib.features.encoders import encoder_from_reference
 from amr_lib.features.long_audio import embed_file
@@ -30,6 +29,7 @@ from amr_lib.features.windows import WindowConfig
 from amr_lib.lighthouse_jsonl import MomentAnnotation, MomentPrediction
 from amr_lib.model.am_detr import AMDETR
 from amr_lib.model.postprocess import TOP_K, ranked_moments
+from amr_lib.progress import progress_bar
 from amr_lib.spans import temporal_iou
 from amr_lib.train import load_am_detr, read_am_detr_checkpoint
 
@@ -164,7 +164,7 @@ def predict_annotations(retriever: Retriever, annotations: list[MomentAnnotation
     for annotation in annotations:
         by_vid.setdefault(annotation.vid, []).append(annotation)
     predictions = {}
-    for vid, queries in tqdm(by_vid.items(), desc="recordings", leave=False):
+    for vid, queries in progress_bar(by_vid.items(), desc="recordings", leave=False):
         frames = retriever.embed(find_recording(audio_dir, vid))
         for annotation in queries:
             moments = retriever.retrieve_frames(frames, annotation.query, top_k,

@@ -26,13 +26,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from amr_lib.audio import SAMPLE_RATE, resample
 from amr_lib.cache import ArtifactCache
 from amr_lib.corpora.base import BackgroundCorpus, ClipCorpus, CorpusError
 from amr_lib.jsonl import read_json_lines, write_json_lines
 from amr_lib.lighthouse_jsonl import MomentAnnotation
+from amr_lib.progress import progress_bar
 from amr_lib.trimming import CODE_THRESHOLD_DB, trim_active_span
 
 RECIPE_VERSION = 1
@@ -183,7 +183,7 @@ def trim_clips(corpus: ClipCorpus, split: str, config: SimulationConfig,
 
     def build() -> list[list[Any]]:
         spans = []
-        for info in tqdm(infos, desc=f"trimming {corpus.name} {split}", leave=False):
+        for info in progress_bar(infos, desc=f"trimming {corpus.name} {split}", leave=False):
             audio = resample(corpus.load(info.clip_id), corpus.sample_rate, config.sample_rate)
             spans.append([info.clip_id, *trim_active_span(audio, config.sample_rate,
                                                            config.trim_threshold_db)])

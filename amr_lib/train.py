@@ -28,7 +28,6 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
-from tqdm.auto import tqdm
 
 from amr_lib.checkpoints import cpu_state, read_checkpoint, write_checkpoint
 from amr_lib.lighthouse_jsonl import MomentPrediction
@@ -38,6 +37,7 @@ from amr_lib.model.criterion import LossConfig, SetCriterion
 from amr_lib.model.data import MomentSplit
 from amr_lib.model.matcher import MatcherConfig
 from amr_lib.model.postprocess import ranked_moments
+from amr_lib.progress import progress_bar
 
 CHECKPOINT_FORMAT = "amr_lib.am_detr"
 CHECKPOINT_VERSION = 1
@@ -137,7 +137,7 @@ def train_am_detr(model_config: AMDETRConfig, train: MomentSplit, valid: MomentS
     train_frames = int(train.audio_mask.sum(1).max())   # longest input the model has seen
     last_epoch = config.epochs if stop_after is None else min(stop_after, config.epochs)
     epochs = range(len(history) + 1, last_epoch + 1)
-    bar = tqdm(epochs, desc="AM-DETR", disable=not progress or rank != 0, leave=False)
+    bar = progress_bar(epochs, enabled=progress and rank == 0, desc="AM-DETR", leave=False)
     for epoch in bar:
         losses = _train_epoch(trained, criterion, optimizer, train_on, config, epoch, device,
                               rank, world)

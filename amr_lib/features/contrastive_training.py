@@ -27,7 +27,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from amr_lib.audio import resample
 from amr_lib.cache import ArtifactCache
@@ -42,6 +41,7 @@ from amr_lib.features.contrastive import (
 from amr_lib.features.frontend import LogMel
 from amr_lib.features.text import TextEncoder
 from amr_lib.features.windows import WindowConfig, extract_windows, window_length, window_starts
+from amr_lib.progress import progress_bar
 from amr_lib.simulate import SimulationConfig, TrimmedClip, trim_clips
 from amr_lib.trimming import CODE_THRESHOLD_DB
 
@@ -161,7 +161,7 @@ def prepare_crops(corpus: ClipCorpus, split: str, text_encoder: TextEncoder,
         lengths = [1 + n // encoder.logmel.hop_length for n in samples]   # centred frames
         offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
         logmels = np.empty((offsets[-1], encoder.logmel.n_mels), dtype=np.float16)
-        for index, clip in enumerate(tqdm(clips, desc=f"log-mels {corpus.name} {split}",
+        for index, clip in enumerate(progress_bar(clips, desc=f"log-mels {corpus.name} {split}",
                                           leave=False)):
             audio = torch.from_numpy(_span_audio(corpus, clip, rate, min_samples))
             with torch.inference_mode():
@@ -189,7 +189,7 @@ def prepare_retrieval(corpus: ClipCorpus, split: str, text_encoder: TextEncoder,
 
     def build() -> dict[str, np.ndarray]:
         windows, owners = [], []
-        for index, clip in enumerate(tqdm(clips, desc=f"windows {corpus.name} {split}",
+        for index, clip in enumerate(progress_bar(clips, desc=f"windows {corpus.name} {split}",
                                           leave=False)):
             span = _span_audio(corpus, clip, rate, length)
             cut = extract_windows(span, window_starts(len(span), rate, EVAL_WINDOW), length)
@@ -319,7 +319,7 @@ def train_contrastive(clips: ClipCorpus, text_encoder: TextEncoder, config: Trai
                                                      np.random.default_rng(seed)))
     scheduler = _schedule(optimizer, total_steps, config.warmup_fraction)
     history: list[dict[str, Any]] = []
-    with tqdm(total=total_steps, desc="contrastive training", leave=False) as progress:
+    with progress_bar(total=total_steps, desc="contrastive training", leave=False) as progress:
         for epoch in range(1, config.epochs + 1):
             losses = []
             for clip_index in _epoch_batches(len(source.clip_ids), config, rng):

@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from amr_lib.cache import content_key
 from amr_lib.clotho_moment import SimulatedSplit
 from amr_lib.features.store import FeatureStore
 from amr_lib.features.windows import WindowConfig
 from amr_lib.mixing import MixtureRenderer
+from amr_lib.progress import progress_bar
 
 FEATURE_VERSION = 1
 
@@ -74,12 +74,12 @@ def extract_features(split: SimulatedSplit, encoder: FeatureEncoder, window: Win
     with store.lock():
         store.write_manifest()
         todo = [r for r in split.recipes if r.vid in queried and not store.has_audio(r.vid)]
-        for recipe in tqdm(todo, desc=f"{encoder.name} audio ({split.split})", leave=False):
+        for recipe in progress_bar(todo, desc=f"{encoder.name} audio ({split.split})", leave=False):
             audio = renderer.render(recipe)
             store.save_audio(recipe.vid, encoder.embed_windows(audio, renderer.sample_rate,
                                                                window))
         pending = [a for a in split.annotations if not store.has_text(a.qid)]
-        for start in tqdm(range(0, len(pending), query_batch),
+        for start in progress_bar(range(0, len(pending), query_batch),
                           desc=f"{encoder.name} queries ({split.split})", leave=False):
             batch = pending[start:start + query_batch]
             tokens, sentences = encoder.query_features([a.query for a in batch])
