@@ -259,7 +259,8 @@ def test_damaged_or_foreign_files_are_refused_by_name(trained, tmp_path):
         load_model(truncated)
     foreign = tmp_path / "foreign.pt"
     torch.save({"weights": torch.zeros(3)}, foreign)
-    with pytest.raises(ValueError, match=re.escape(f"{foreign}: not a checkpoint written by amr as amr_lib.contrastive")):
+    expected = f"{foreign}: not a checkpoint written by amr as amr_lib.contrastive"
+    with pytest.raises(ValueError, match=re.escape(expected)):
         load_model(foreign)
     with pytest.raises(FileNotFoundError, match=r"missing\.pt"):
         load_model(tmp_path / "missing.pt")
