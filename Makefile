@@ -17,8 +17,10 @@ INSTALLED := $(VENV)/.installed
 # nbmake); at a terminal and in JupyterLab they stay.
 book test: export TQDM_DISABLE = 1
 
+# MPLBACKEND is unset: a non-interactive backend (Agg, as CI sets for the tests) would
+# keep every figure out of the pages
 book: $(INSTALLED)
-	$(BIN)/jupyter-book build . -W -n --keep-going
+	env -u MPLBACKEND $(BIN)/jupyter-book build . -W -n --keep-going
 
 # every built page in headless Chromium (Debian's `chromium` package): no error output,
 # machine paths, broken images/links/maths/audio; screenshots in _build/screenshots
