@@ -20,6 +20,8 @@ import math
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import chain
+from operator import le
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +99,8 @@ class MomentPrediction:
     @property
     def is_ranked(self) -> bool:
         """Whether scores never increase down the list."""
-        return bool(np.all(np.diff(self.pred_relevant_windows[:, 2]) <= 0))
+        scores = self.pred_relevant_windows[:, 2]
+        return bool((scores[1:] <= scores[:-1]).all())
 
     @classmethod
     def from_json(cls, record: dict[str, Any]) -> MomentPrediction:
@@ -176,18 +179,23 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+_LIST = {list}
+_PLAIN_NUMBERS = {int, float}
+
+
 def _windows(value: object, key: str, columns: int) -> np.ndarray:
     """Validate a list of windows -> ``(N, columns)`` float64 array."""
     if isinstance(value, np.ndarray):
         value = value.tolist()
-    # fast path: a list of lists of plain numbers, checked with numpy at once
-    if isinstance(value, list) and all(
-            type(window) is list and len(window) == columns
-            and all(type(v) is float or type(v) is int for v in window) for window in value):
-        array = np.array(value, dtype=np.float64).reshape(len(value), columns)
-        if (np.isfinite(array).all() and (array[:, 0] >= 0).all()
-                and (array[:, 1] >= array[:, 0]).all()):
-            return array
+    # fast path: a list of lists of plain numbers, checked by C-level maps over the flat
+    # values (one numpy call per record: 100,000-line files spend most of their time here)
+    if (isinstance(value, list) and set(map(type, value)) <= _LIST
+            and set(map(len, value)) <= {columns}):
+        flat = list(chain.from_iterable(value))
+        starts, ends = flat[0::columns], flat[1::columns]
+        if (set(map(type, flat)) <= _PLAIN_NUMBERS and all(map(math.isfinite, flat))
+                and min(starts, default=0) >= 0 and all(map(le, starts, ends))):
+            return np.array(value, dtype=np.float64).reshape(len(value), columns)
     _explain_bad_windows(value, key, columns)   # raises, naming the first bad window
     return np.asarray(value, dtype=np.float64).reshape(len(value), columns)
 
