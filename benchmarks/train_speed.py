@@ -99,15 +99,15 @@ class AMDETRStep:
     def forward_with_negatives_decoded(self, batch) -> dict:
         """The model's forward pass, but with the decoder also run on the negative pairs
         (and its output discarded), which is the work QD-DETR does."""
-        import torch
+        from amr_lib.model.am_detr import with_negative_pairs
 
         model, size = self.model, len(batch.audio)
-        audio_mask, token_mask = batch.audio_mask.bool(), batch.token_mask.bool()
+        audio_mask = batch.audio_mask.bool()
         frames, text = model.project(batch.audio, audio_mask, batch.tokens)
-        memory, saliency = model.encode(
-            frames.repeat(2, 1, 1), audio_mask.repeat(2, 1),
-            torch.cat((text, text.roll(-1, 0))), torch.cat((token_mask, token_mask.roll(-1, 0))))
-        decoded = model.decode(memory, audio_mask.repeat(2, 1))
+        frames, pair_mask, text, token_mask = with_negative_pairs(
+            frames, audio_mask, text, batch.token_mask.bool())
+        memory, saliency = model.encode(frames, pair_mask, text, token_mask)
+        decoded = model.decode(memory, pair_mask)
         outputs = {"pred_logits": decoded["pred_logits"][:size],
                    "pred_spans": decoded["pred_spans"][:size],
                    "aux_outputs": [{k: v[:size] for k, v in aux.items()}

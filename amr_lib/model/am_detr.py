@@ -161,9 +161,8 @@ class AMDETR(nn.Module):
         audio_mask, token_mask = audio_mask.bool(), token_mask.bool()
         frames, text = self.project(audio, audio_mask, tokens)
         if negative_pairs:      # one encoder pass over the 2B pairs: positives, then negatives
-            frames, audio_mask = frames.repeat(2, 1, 1), audio_mask.repeat(2, 1)
-            text = torch.cat((text, text.roll(-1, 0)))
-            token_mask = torch.cat((token_mask, token_mask.roll(-1, 0)))
+            frames, audio_mask, text, token_mask = with_negative_pairs(
+                frames, audio_mask, text, token_mask)
         memory, saliency = self.encode(frames, audio_mask, text, token_mask)
         out = self.decode(memory[:batch], audio_mask[:batch])
         out["saliency_scores"] = saliency[:batch]
@@ -212,6 +211,15 @@ class AMDETR(nn.Module):
         out = dict(layers_out[-1])
         out["aux_outputs"] = layers_out[:-1]
         return out
+
+
+def with_negative_pairs(frames: torch.Tensor, audio_mask: torch.Tensor, text: torch.Tensor,
+                        token_mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Projected inputs of B pairs -> those of 2B: the B true pairs, then QD-DETR's
+    negatives, recording i with query i + 1 (the last with the first). ``frames (B, T, d)``,
+    ``audio_mask (B, T)``, ``text (B, L, d)``, ``token_mask (B, L)``, each doubled on dim 0."""
+    return (frames.repeat(2, 1, 1), audio_mask.repeat(2, 1),
+            torch.cat((text, text.roll(-1, 0))), torch.cat((token_mask, token_mask.roll(-1, 0))))
 
 
 def temporal_endpoints(mask: torch.Tensor) -> torch.Tensor:
