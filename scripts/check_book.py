@@ -180,13 +180,17 @@ def main() -> int:
             console_errors: list[str] = []
             tab.on("console", lambda message: console_errors.append(message.text)
                    if message.type == "error" else None)
+            # The console says only "404"; the response names the missing file.
+            tab.on("response", lambda response: console_errors.append(
+                f"HTTP {response.status} for {response.url.removeprefix(base)}")
+                if response.status >= 400 else None)
             for page in pages:
                 name = page.relative_to(root).as_posix()
                 if 'http-equiv="Refresh"' in page.read_text(encoding="utf-8")[:2000]:
                     print(f"{name}: a redirect, checked where it leads")
                     continue
                 console_errors.clear()
-                tab.goto(f"{base}/{name}", wait_until="load")
+                tab.goto(f"{base}/{name}", wait_until="networkidle")
                 facts = tab.evaluate(INSPECT)
                 problems = page_problems(facts, page.read_text(encoding="utf-8"), page, root,
                                          ids_of)
