@@ -8,8 +8,12 @@
 - ``amr train --profile quick --out DIR``: the profile's whole chain (simulation, encoder,
   features, AM-DETR, test metrics), each stage reused from the cache when it exists; writes
   ``DIR/best.ckpt`` and ``DIR/metrics.json``. Under ``torchrun`` it trains with DDP.
-- ``amr predict --checkpoint CKPT --annotations GT.jsonl --audio-dir DIR --out PRED.jsonl``:
-  Lighthouse prediction JSONL for every query, ready for ``amr evaluate``.
+- ``amr predict --checkpoint CKPT | --baseline PARAMS.json --annotations GT.jsonl
+  --audio-dir DIR --out PRED.jsonl``: Lighthouse prediction JSONL for every query (AM-DETR
+  or the sliding-window baseline), ready for ``amr evaluate``.
+- ``amr experiment table1 --profile quick --seeds 3 --out DIR``: Table I (baseline vs
+  AM-DETR per encoder, blind controls) as ``DIR/table1.json``, with the baseline's tuned
+  parameters and the AM-DETR checkpoints.
 - ``amr retrieve --checkpoint CKPT AUDIO "QUERY" [--top-k 5] [--json]``: moments in a file.
 
 Each subcommand parses its arguments and calls one library function with explicit values;
@@ -68,11 +72,14 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "train":
         return _train(args.profile, args.out, args.device, args.epochs)
     if args.command == "predict":
-        return _predict(args.checkpoint, args.annotations, args.audio_dir, args.out,
-                        args.device, args.clap_model)
+        return _predict(args.checkpoint, args.baseline, args.annotations, args.audio_dir,
+                        args.out, args.device, args.clap_model)
     if args.command == "retrieve":
         return _retrieve(args.checkpoint, args.audio, args.query, args.top_k, args.json,
                          args.device, args.clap_model)
+    if args.command == "experiment":
+        return _table1(args.profile, args.seeds, args.out, args.clap_model, args.device,
+                       args.epochs)
     if args.command == "features":
         return _features(annotations=args.annotations, recipes=args.recipes,
                          encoder=args.encoder, window_s=args.window, hop_s=args.hop,
@@ -163,10 +170,35 @@ def _parser() -> argparse.ArgumentParser:
         description="Read AUDIO_DIR/{vid}.wav|flac|ogg|mp3 for every recording of the annotations "
                     "and write the top-10 moments of every query as Lighthouse prediction "
                     "JSONL.")
-    predict.add_argument("--checkpoint", required=True, help="best.ckpt written by amr train")
+    model = predict.add_mutually_exclusive_group(required=True)
+    model.add_argument("--checkpoint", help="AM-DETR: best.ckpt written by amr train")
+    model.add_argument("--baseline", metavar="PARAMS.json",
+                       help="the sliding-window baseline: baseline_<features>.json written "
+                            "by amr experiment table1")
     predict.add_argument("--annotations", required=True, help="Lighthouse annotation JSONL")
     predict.add_argument("--audio-dir", required=True, help="folder of {vid}.wav/.flac files")
     predict.add_argument("--out", required=True, help="prediction JSONL to write")
+
+    experiment = commands.add_parser(
+        "experiment", help="run a paper experiment end to end (cached, JSON out)",
+        description="Experiments behind the book's tables; every stage is reused from the "
+                    "cache when it exists.")
+    experiments = experiment.add_subparsers(dest="experiment", metavar="EXPERIMENT",
+                                            required=True)
+    table1 = experiments.add_parser(
+        "table1", help="Table I: the sliding-window baseline vs AM-DETR, with blind controls",
+        description="On the profile's test split: the baseline with each joint-space "
+                    "encoder (tuned on validation), AM-DETR with each encoder over N "
+                    "training seeds, AM-DETR reading other recordings' queries, and the "
+                    "best constant moment. Writes OUT/table1.json, OUT/provenance.json, "
+                    "OUT/baseline_<features>.json and OUT/checkpoints/.")
+    table1.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE)
+    table1.add_argument("--seeds", type=int, default=3, help="AM-DETR training seeds "
+                                                             "(default %(default)s)")
+    table1.add_argument("--out", required=True, help="output folder")
+    table1.add_argument("--clap-model", help="CLAP hub id or local folder: adds CLAP rows")
+    table1.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    table1.add_argument("--epochs", type=int, help="override the profile's number of epochs")
 
     retrieve = commands.add_parser(
         "retrieve", help="find the moments of a recording that match a text query",
@@ -238,11 +270,33 @@ def _train(profile_name: str, out: str, device: str, epochs: int | None) -> int:
     return 0
 
 
-def _predict(checkpoint: str, annotations: str, audio_dir: str, out: str, device: str,
-             clap_model: str | None) -> int:
-    from amr_lib.retrieve import Retriever, predict_annotations
+def _table1(profile_name: str, seeds: int, out: str, clap_model: str | None, device: str,
+            epochs: int | None) -> int:
+    import time
 
-    retriever = Retriever.from_checkpoint(checkpoint, device, clap_model)
+    from amr_lib.profiles import load_profile
+    from amr_lib.table1 import METRICS, PROVENANCE, provenance, run_table1, write_json
+
+    started = time.perf_counter()
+    rows = run_table1(load_profile(profile_name), seeds, out, clap_model, device, epochs)
+    command = " ".join(["amr experiment table1", f"--profile {profile_name}",
+                        f"--seeds {seeds}", f"--out {out}"]
+                       + ([f"--epochs {epochs}"] if epochs else []))
+    write_json(Path(out) / PROVENANCE, provenance(command, time.perf_counter() - started))
+    print(f"{'method':<30}{'features':<23}" + "".join(f"{m:>14}" for m in METRICS))
+    for row in rows:
+        cells = "".join(f"{row[m]:>8.2f} ±{row[m + '_std']:>4.1f}" for m in METRICS)
+        print(f"{row['method']:<30}{row['features']:<23}{cells}")
+    print(f"{Path(out) / 'table1.json'}")
+    return 0
+
+
+def _predict(checkpoint: str | None, baseline: str | None, annotations: str, audio_dir: str,
+             out: str, device: str, clap_model: str | None) -> int:
+    from amr_lib.retrieve import BaselineRetriever, Retriever, predict_annotations
+
+    retriever = (Retriever.from_checkpoint(checkpoint, device, clap_model) if checkpoint
+                 else BaselineRetriever.from_params(baseline, device, clap_model))
     records = read_annotations(annotations)
     write_predictions(out, predict_annotations(retriever, records, audio_dir))
     print(f"{out}: predictions for {len(records)} queries")

@@ -14,7 +14,7 @@ import contextlib
 import json
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from filelock import FileLock
 
 from amr_lib.cache import content_key, default_cache_root
 from amr_lib.clotho_moment import SimulatedSplit, simulate_split
+from amr_lib.features.clap import DEFAULT_MODEL
 from amr_lib.features.encoders import encoder_reference, make_feature_encoder
 from amr_lib.features.extract import extract_features
 from amr_lib.features.store import FeatureStore
@@ -67,12 +68,18 @@ def simulated(profile: Profile, split: str) -> SimulatedSplit:
                           max_segments=profile.retrieval.segments(split))
 
 
-def feature_encoder(profile: Profile, device: str = "cpu"):
-    """The profile's feature encoder (a contrastive one is trained or read from the cache)."""
+def feature_encoder(profile: Profile, device: str = "cpu", clap_model: str | None = None):
+    """The profile's feature encoder (a contrastive one is trained or read from the cache;
+    ``clap_model`` is CLAP's hub id or local folder, default LAION's)."""
     return make_feature_encoder(profile.retrieval.encoder, window_config(profile),
                                 clip_corpus=profile.clip_corpus,
                                 sample_rate=profile.simulation.sample_rate, device=device,
-                                seed=profile.seed)
+                                seed=profile.seed, clap_model=clap_model or DEFAULT_MODEL)
+
+
+def with_encoder(profile: Profile, encoder: str) -> Profile:
+    """``profile`` with its features made by ``encoder`` instead."""
+    return replace(profile, retrieval=replace(profile.retrieval, encoder=encoder))
 
 
 def prepare(profile: Profile, split: str, encoder, root: str | Path | None = None
@@ -90,11 +97,14 @@ def model_config(profile: Profile) -> AMDETRConfig:
     return presets[profile.retrieval.model]()
 
 
-def training_config(profile: Profile, device: str = "auto",
-                    epochs: int | None = None) -> TrainingConfig:
+def training_config(profile: Profile, device: str = "auto", epochs: int | None = None,
+                    seed: int | None = None) -> TrainingConfig:
+    """``seed`` (default: the profile's) seeds AM-DETR's initialisation and batches only;
+    data and features stay the profile's."""
     setup = profile.retrieval
     return TrainingConfig(epochs=epochs or setup.epochs, batch_size=setup.batch_size,
-                          lr=setup.lr, seed=profile.seed, device=device)
+                          lr=setup.lr, seed=profile.seed if seed is None else seed,
+                          device=device)
 
 
 @dataclass
@@ -109,15 +119,18 @@ class ProfileRun:
 
 
 def train_profile(profile: Profile, device: str = "auto", epochs: int | None = None,
-                  progress: bool = True, runs_root: str | Path | None = None) -> ProfileRun:
+                  progress: bool = True, runs_root: str | Path | None = None,
+                  seed: int | None = None, clap_model: str | None = None) -> ProfileRun:
     """Run (or load) the whole chain of ``profile`` and score the best model on test.
 
-    The run folder is ``runs_root/<key>`` (default: the cache's ``am_detr_runs``)."""
-    encoder = feature_encoder(profile, "cpu")
+    ``seed`` overrides the training seed (not the data's); ``clap_model`` as in
+    :func:`feature_encoder`. The run folder is ``runs_root/<key>`` (default: the cache's
+    ``am_detr_runs``)."""
+    encoder = feature_encoder(profile, "cpu", clap_model)
     splits = {name: prepare(profile, name, encoder) for name in ("train", "valid", "test")}
     tensors = {name: prepared.tensors() for name, prepared in splits.items()}
     window = window_config(profile)
-    config = training_config(profile, device, epochs)
+    config = training_config(profile, device, epochs, seed)
     detr = model_config(profile).with_inputs(tensors["train"].audio_dim,
                                              tensors["train"].text_dim)
     material = {"version": RUN_VERSION, "architecture": ARCHITECTURE_VERSION,

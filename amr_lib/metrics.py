@@ -86,9 +86,21 @@ def score_queries(
 ) -> MomentScores:
     """Per-query R1 hits and AP at each threshold (see :class:`MomentScores`)."""
     ordered = _align(annotations, predictions)
+    gt, gt_valid = pad_rows([a.relevant_windows for a in annotations], 2)
+    pred, pred_valid = pad_rows([p.pred_relevant_windows[:MAX_PREDICTIONS] for p in ordered], 3)
+    return score_padded(tuple(a.qid for a in annotations), pred, pred_valid, gt, gt_valid,
+                        thresholds)
+
+
+def score_padded(qids: tuple, pred: np.ndarray, pred_valid: np.ndarray, gt: np.ndarray,
+                 gt_valid: np.ndarray, thresholds: Sequence[float] = IOU_THRESHOLDS
+                 ) -> MomentScores:
+    """:func:`score_queries` on arrays already padded: ``pred (Q, K, 3)`` ranked
+    ``[start, end, score]`` rows (at most 10 used), ``pred_valid (Q, K)``, ``gt (Q, G, 2)``
+    and ``gt_valid (Q, G)`` (at least one window per query). For callers that score many
+    prediction sets at once, e.g. a grid of baseline settings stacked along ``Q``."""
+    pred, pred_valid = pred[:, :MAX_PREDICTIONS], pred_valid[:, :MAX_PREDICTIONS]
     thresholds_array = np.asarray(thresholds, dtype=np.float64)
-    gt, gt_valid = _pad([a.relevant_windows for a in annotations], 2)
-    pred, pred_valid = _pad([p.pred_relevant_windows[:MAX_PREDICTIONS] for p in ordered], 3)
     recall_at_1 = _recall_at_1(pred, pred_valid, gt, gt_valid, thresholds_array)
     order = _score_order(pred, pred_valid)
     pred = np.take_along_axis(pred, order[..., None], axis=1)
@@ -99,7 +111,7 @@ def score_queries(
     # Recall grows by 1/G exactly at true positives; AP sums envelope * recall step there.
     average_precision = (envelope * true_positive).sum(axis=-1) / num_gt[:, None]
     return MomentScores(
-        qids=tuple(a.qid for a in annotations),
+        qids=qids,
         thresholds=tuple(float(t) for t in thresholds),
         recall_at_1=recall_at_1,
         average_precision=average_precision,
@@ -194,7 +206,7 @@ def _align(
     return [by_qid[q] for q in gt_qids]
 
 
-def _pad(arrays: list[np.ndarray], columns: int) -> tuple[np.ndarray, np.ndarray]:
+def pad_rows(arrays: list[np.ndarray], columns: int) -> tuple[np.ndarray, np.ndarray]:
     """Stack ragged ``(n_i, columns)`` arrays -> ``(Q, max n_i, columns)`` and a valid mask."""
     lengths = np.fromiter((len(a) for a in arrays), dtype=np.int64, count=len(arrays))
     width = max(int(lengths.max(initial=0)), 1)

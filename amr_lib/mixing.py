@@ -35,6 +35,26 @@ class MixtureRenderer:
 
     def render(self, recipe: MixtureRecipe) -> np.ndarray:
         """``(round(duration_s * sample_rate),)`` float32 mixture, peak 1 (or silence)."""
+        mixture, events = self._parts(recipe)
+        for onset, foreground in events:
+            mixture[onset:onset + len(foreground)] += foreground
+        return peak_normalize(mixture).astype(np.float32)
+
+    def event_snr_db(self, recipe: MixtureRecipe) -> dict[str, float]:
+        """Each event's loudness over the background it is mixed into, by qid: ``10 *
+        log10`` of the event's mean power over the scaled background's mean power in the
+        same samples (dB; ``inf`` over digital silence)."""
+        background, events = self._parts(recipe)
+        levels = {}
+        for event, (onset, foreground) in zip(recipe.events, events, strict=True):
+            under = mean_power(background[onset:onset + len(foreground)])
+            over = mean_power(foreground)
+            levels[event.qid] = float(10 * np.log10(over / under)) if under > 0 else np.inf
+        return levels
+
+    def _parts(self, recipe: MixtureRecipe) -> tuple[np.ndarray, list[tuple[int, np.ndarray]]]:
+        """The scaled background ``(length,)`` float64 and each event's ``(onset sample,
+        scaled foreground)``, cut to end with the segment."""
         rate = self.sample_rate
         # corpora at another rate are resampled (resample is a no-op at equal rates)
         background = resample(
@@ -43,16 +63,16 @@ class MixtureRenderer:
         length = round(recipe.duration_s * rate)
         background = np.pad(background[:length], (0, max(0, length - len(background))))
         reference_rms = np.sqrt(mean_power(background))
-        mixture = background.astype(np.float64) * db_to_amplitude(recipe.background_gain_db)
+        scaled = background.astype(np.float64) * db_to_amplitude(recipe.background_gain_db)
+        events = []
         for event in recipe.events:
             clip = self._clip(event.clip_id)
             start = round(event.clip_start_s * rate)
             foreground = peak_normalize(clip[start:start + round(event.duration_s * rate)])
             foreground = foreground * (db_to_amplitude(event.gain_db) * reference_rms)
             onset = int(event.onset_s * rate)
-            end = min(onset + len(foreground), length)
-            mixture[onset:end] += foreground[: end - onset]
-        return peak_normalize(mixture).astype(np.float32)
+            events.append((onset, foreground[:max(0, length - onset)]))
+        return scaled, events
 
     def _clip(self, clip_id: str) -> np.ndarray:
         if clip_id in self._clips:

@@ -13,17 +13,22 @@ scored in one batch, and the chunks' moments are merged: moments found twice (in
 overlapping chunks) keep their best-scored copy (greedy suppression at IoU 0.5). A
 recording that fits in one chunk gets the paper's post-processing unchanged (no
 suppression).
+
+:class:`BaselineRetriever` answers the same calls with the sliding-window baseline, so
+``amr predict --baseline`` and ``amr predict --checkpoint`` share one path.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
-from amr_lib.features.encoders import encoder_from_reference
+from amr_lib.baseline import BaselineParams, detect, frame_similarity, read_params
+from amr_lib.features.encoders import encoder_from_file_reference, encoder_from_reference
 from amr_lib.features.long_audio import embed_file
 from amr_lib.features.windows import WindowConfig
 from amr_lib.lighthouse_jsonl import MomentAnnotation, MomentPrediction
@@ -40,13 +45,41 @@ MERGE_IOU = 0.5             # copies of one moment from overlapping chunks overl
 class Moment:
     start_s: float
     end_s: float
-    score: float            # foreground probability in [0, 1]
+    score: float            # AM-DETR: foreground probability; baseline: mean cosine
 
     def to_json(self) -> dict[str, float]:
         return {"start_s": self.start_s, "end_s": self.end_s, "score": self.score}
 
 
-class Retriever:
+class FileRetriever:
+    """What every retriever shares: a feature encoder and its windows, turning files or
+    arrays into frames. Subclasses rank moments in frames (:meth:`retrieve_frames`)."""
+
+    encoder: Any
+    window: WindowConfig
+
+    def embed(self, audio: str | Path | np.ndarray, sample_rate: int | None = None
+              ) -> np.ndarray:
+        """``(T, D)`` frame features of a file or an ``(N,)`` array at ``sample_rate`` Hz
+        (reuse them for several queries with :meth:`retrieve_frames`). The file loader and
+        the encoder refuse unreadable, empty, too short or non-finite audio."""
+        if isinstance(audio, str | Path):      # long files are read block by block
+            return embed_file(self.encoder, audio, self.window)
+        if sample_rate is None:
+            raise ValueError("an audio array needs its sample_rate")
+        return self.encoder.embed_windows(audio, sample_rate, self.window)
+
+    def retrieve(self, audio: str | Path | np.ndarray, query: str, top_k: int = 5,
+                 sample_rate: int | None = None) -> list[Moment]:
+        """The ``top_k`` best moments for ``query`` in ``audio``, best first."""
+        return self.retrieve_frames(self.embed(audio, sample_rate), query, top_k)
+
+    def retrieve_frames(self, frames: np.ndarray, query: str, top_k: int = 5,
+                        duration_s: float | None = None) -> list[Moment]:
+        raise NotImplementedError
+
+
+class Retriever(FileRetriever):
     """AM-DETR with its feature encoder (see the module docstring)."""
 
     def __init__(self, model: AMDETR, encoder, window: WindowConfig, chunk_frames: int,
@@ -73,22 +106,6 @@ class Retriever:
                                                  clap_model)
         return cls(load_am_detr(path, device), encoder, window,
                    int(checkpoint["train_frames"]), device)
-
-    def embed(self, audio: str | Path | np.ndarray, sample_rate: int | None = None
-              ) -> np.ndarray:
-        """``(T, D)`` frame features of a file or an ``(N,)`` array at ``sample_rate`` Hz
-        (reuse them for several queries with :meth:`retrieve_frames`). The file loader and
-        the encoder refuse unreadable, empty, too short or non-finite audio."""
-        if isinstance(audio, str | Path):      # long files are read block by block
-            return embed_file(self.encoder, audio, self.window)
-        if sample_rate is None:
-            raise ValueError("an audio array needs its sample_rate")
-        return self.encoder.embed_windows(audio, sample_rate, self.window)
-
-    def retrieve(self, audio: str | Path | np.ndarray, query: str, top_k: int = 5,
-                 sample_rate: int | None = None) -> list[Moment]:
-        """The ``top_k`` best moments for ``query`` in ``audio``, best first."""
-        return self.retrieve_frames(self.embed(audio, sample_rate), query, top_k)
 
     @torch.no_grad()
     def retrieve_frames(self, frames: np.ndarray, query: str, top_k: int = 5,
@@ -118,6 +135,31 @@ class Retriever:
         if count == 1:          # one chunk: the paper's post-processing, no suppression
             return [Moment(float(s), float(e), float(p)) for s, e, p in moments[0, :top_k]]
         return merge_moments(moments.reshape(-1, 3), top_k)
+
+
+class BaselineRetriever(FileRetriever):
+    """The sliding-window baseline (:mod:`amr_lib.baseline`) with its feature encoder,
+    read from the parameter file that tuning wrote (``baseline_<features>.json``)."""
+
+    def __init__(self, params: BaselineParams, encoder, window: WindowConfig) -> None:
+        self.params, self.encoder, self.window = params, encoder, window
+
+    @classmethod
+    def from_params(cls, path: str | Path, device: str = "cpu",
+                    clap_model: str | None = None) -> BaselineRetriever:
+        params, features, _ = read_params(path)
+        encoder, window = encoder_from_file_reference(features, path, device, clap_model)
+        return cls(params, encoder, window)
+
+    def retrieve_frames(self, frames: np.ndarray, query: str, top_k: int = 5,
+                        duration_s: float | None = None) -> list[Moment]:
+        """Like :meth:`retrieve` on precomputed ``(T, D)`` frames."""
+        if top_k < 1:
+            raise ValueError(f"top_k must be at least 1, got {top_k}")
+        _, sentences = self.encoder.query_features([query])
+        rows = detect(frame_similarity(frames, sentences[0]), self.params, self.window.hop_s,
+                      duration_s, top_k)
+        return [Moment(float(s), float(e), float(p)) for s, e, p in rows]
 
 
 def chunk_starts(frames: int, chunk_frames: int) -> list[int]:
@@ -156,7 +198,7 @@ def find_recording(audio_dir: str | Path, vid: str) -> Path:
                             f"file for recording {vid!r}")
 
 
-def predict_annotations(retriever: Retriever, annotations: list[MomentAnnotation],
+def predict_annotations(retriever: FileRetriever, annotations: list[MomentAnnotation],
                         audio_dir: str | Path, top_k: int = TOP_K) -> list[MomentPrediction]:
     """Lighthouse prediction records for every query, reading ``audio_dir/{vid}.*`` once
     per recording."""

@@ -7,7 +7,7 @@ from pathlib import Path
 import matplotlib
 import pytest
 
-from amr_lib import config
+from amr_lib import config, profiles
 
 matplotlib.use("Agg")  # tests draw figures without a screen
 
@@ -31,3 +31,10 @@ def released_annotations(data_root: Path) -> Path:
     folder = data_root / "annotations"
     assert folder.is_dir(), f"{folder} is missing from AMR_DATA_ROOT"
     return folder
+
+
+def use_tiny_profile(patch: pytest.MonkeyPatch, root: Path, profile: profiles.Profile) -> None:
+    """Every profile name loads ``profile``; the cache lives under ``root``; no hub."""
+    patch.setenv("AMR_CACHE_DIR", str(root / "cache"))
+    patch.setenv("HF_HUB_OFFLINE", "1")
+    patch.setattr(profiles, "load_profile", lambda name=None: profile)

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 from fake_corpora import NoiseBackgrounds, ToneClips
 
 from amr_lib.audio import mean_power
@@ -70,3 +71,18 @@ def test_background_gain_changes_the_foreground_to_background_ratio():
         return mean_power(m[10 * RATE:13 * RATE]) / mean_power(m[20 * RATE:30 * RATE])
 
     assert 10 * np.log10(ratio(quiet) / ratio(loud)) > 8
+
+
+def test_event_snr_follows_the_gains_and_matches_a_hand_computation():
+    render, clips, backgrounds = renderer()
+    levels = render.event_snr_db(recipe())
+    background = backgrounds.load("walk", 0.0, 60.0).astype(np.float64)
+    reference = np.sqrt(mean_power(background))
+    a = clips.load("a")[RATE:4 * RATE]
+    event = a / np.abs(a).max() * 10 ** (2 / 20) * reference
+    under = background[10 * RATE:13 * RATE] * 10 ** (-20 / 20)
+    assert levels["0"] == pytest.approx(10 * np.log10(mean_power(event) / mean_power(under)))
+    # +6 dB on the event and -10 dB on the background: +16 dB for the event, +10 for the other
+    louder = render.event_snr_db(recipe(gain_db=8.0, background_gain_db=-30.0))
+    assert louder["0"] - levels["0"] == pytest.approx(16.0)
+    assert louder["1"] - levels["1"] == pytest.approx(10.0)

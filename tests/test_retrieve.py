@@ -10,6 +10,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+from conftest import use_tiny_profile
 
 from amr_lib import profiles
 from amr_lib.audio import load_audio, write_wav
@@ -29,9 +30,7 @@ def trained(tmp_path_factory):
     """``amr train`` on the tiny profile; returns (run folder, simulated test folder)."""
     root = tmp_path_factory.mktemp("amr")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AMR_CACHE_DIR", str(root / "cache"))
-        patch.setenv("HF_HUB_OFFLINE", "1")
-        patch.setattr(profiles, "load_profile", lambda name=None: TINY)
+        use_tiny_profile(patch, root, TINY)
         assert main(["train", "--profile", "quick", "--out", str(root / "run"),
                      "--device", "cpu"]) == 0
         # a second call finds the finished run in the cache and trains nothing

@@ -14,9 +14,12 @@ from typing import Any
 import numpy as np
 
 from amr_lib.cache import ArtifactCache
+from amr_lib.checkpoints import read_checkpoint, write_checkpoint
 from amr_lib.corpora import CorpusSpec, make_clip_corpus
 from amr_lib.features.clap import DEFAULT_MODEL, ClapEncoder
 from amr_lib.features.contrastive import (
+    CHECKPOINT_FORMAT,
+    CHECKPOINT_VERSION,
     ContrastiveFeatureEncoder,
     ContrastiveModel,
     load_model,
@@ -136,3 +139,27 @@ def encoder_from_reference(reference: dict[str, Any], where: str, device: str = 
         raise ValueError(f"{where}: the feature encoder's weights here differ from the ones "
                          "this checkpoint was trained on (fingerprint mismatch)")
     return encoder, window
+
+
+def encoder_file_reference(encoder, window: WindowConfig, folder: str | Path,
+                           stem: str) -> dict[str, Any]:
+    """:func:`encoder_reference` as plain JSON: a contrastive audio network is written to
+    ``folder/{stem}.pt`` and named by that file (relative to ``folder``)."""
+    reference = encoder_reference(encoder, window)
+    payload = reference.pop("audio_encoder", None)
+    if payload is not None:
+        write_checkpoint(Path(folder) / f"{stem}.pt", payload)
+        reference["audio_encoder_file"] = f"{stem}.pt"
+    return reference
+
+
+def encoder_from_file_reference(reference: dict[str, Any], json_path: str | Path,
+                                device: str = "cpu", clap_model: str | None = None):
+    """Rebuild the encoder of :func:`encoder_file_reference`, stored in the JSON file at
+    ``json_path`` (the network file is read beside it); returns ``(encoder, window)``."""
+    reference = dict(reference)
+    if "audio_encoder_file" in reference:
+        path = Path(json_path).parent / reference.pop("audio_encoder_file")
+        reference["audio_encoder"] = read_checkpoint(path, CHECKPOINT_FORMAT,
+                                                     CHECKPOINT_VERSION)
+    return encoder_from_reference(reference, str(json_path), device, clap_model)

@@ -1,0 +1,228 @@
+"""Table I from the reader's own run: the sliding-window baseline against AM-DETR.
+
+For a profile's test split, :func:`run_table1` scores
+
+- the baseline (:mod:`amr_lib.baseline`) with every joint-space encoder, tuned on the
+  validation split (deterministic: one run);
+- AM-DETR with every encoder (contrastive, untrained, CLAP when its weights are given),
+  over ``seeds`` training seeds (data and features fixed; only initialisation and batch
+  order change);
+- the blind controls of :mod:`amr_lib.controls`: AM-DETR (contrastive) reading queries of
+  other recordings, and the best constant moment of the training labels;
+
+and, for the contrastive rows, how often the top moment lands on the queried event of a
+recording with several events. Every stage comes from the cache when it exists.
+
+Rows are plain dicts: ``method``, ``features``, ``split``, ``profile``, ``n_seeds``, the
+means of :data:`METRICS` (percent) and ``<metric>_std`` (sample standard deviation over
+seeds, 0 for one run).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from amr_lib.atomic import atomic_write
+from amr_lib.baseline import (
+    Tuning,
+    check_joint_space,
+    predict,
+    split_similarities,
+    tune,
+    write_params,
+)
+from amr_lib.controls import best_constant_moment, discrimination, swap_queries
+from amr_lib.experiment import (
+    PreparedSplit,
+    ProfileRun,
+    export_run,
+    feature_encoder,
+    prepare,
+    simulated,
+    train_profile,
+    window_config,
+    with_encoder,
+)
+from amr_lib.features.encoders import encoder_file_reference
+from amr_lib.lighthouse_jsonl import MomentPrediction
+from amr_lib.metrics import evaluate
+from amr_lib.profiles import Profile
+from amr_lib.train import predict_split, resolve_device
+
+METRICS = ("R1@0.5", "R1@0.7", "mAP@0.5", "mAP@0.75", "mAP")
+DISCRIMINATION = ("on_queried_event", "on_other_event")
+TABLE = "table1.json"
+PROVENANCE = "provenance.json"
+
+
+@dataclass
+class BaselineRun:
+    """The baseline with one encoder: its tuning on validation and its test results."""
+
+    features: str
+    tuning: Tuning
+    test: PreparedSplit
+    similarities: list[np.ndarray]          # (T,) per test query
+    predictions: list[MomentPrediction]
+    metrics: dict[str, float]
+
+
+def run_baseline(profile: Profile, clap_model: str | None = None,
+                 params_dir: str | Path | None = None) -> BaselineRun:
+    """Tune the baseline on ``profile``'s validation split and score it on test, with the
+    profile's encoder. With ``params_dir``, also write ``baseline_<features>.json`` there
+    (and the contrastive audio network beside it), usable by ``amr predict --baseline``."""
+    name = profile.retrieval.encoder
+    check_joint_space(name)
+    encoder = feature_encoder(profile, "cpu", clap_model)
+    valid, test = prepare(profile, "valid", encoder), prepare(profile, "test", encoder)
+    valid_annotations = valid.simulated.annotations
+    tuning = tune(split_similarities(valid.store, valid_annotations), valid_annotations,
+                  valid.hop_s)
+    annotations = test.simulated.annotations
+    similarities = split_similarities(test.store, annotations)
+    predictions = predict(similarities, annotations, tuning.params, test.hop_s)
+    if params_dir is not None:
+        folder = Path(params_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        reference = encoder_file_reference(encoder, window_config(profile), folder,
+                                           f"baseline_{name}_audio_encoder")
+        write_params(folder / f"baseline_{name}.json", tuning.params, reference,
+                     {"profile": profile.name, "split": "valid",
+                      "queries": len(valid_annotations),
+                      "average_map": round(tuning.best_average_map, 2)})
+    return BaselineRun(name, tuning, test, similarities, predictions,
+                       evaluate(annotations, predictions))
+
+
+def am_detr_predictions(run: ProfileRun, query_blind: bool = False,
+                        device: str = "auto") -> list[MomentPrediction]:
+    """A trained run's test predictions; ``query_blind`` swaps every query for one of
+    another recording (:func:`amr_lib.controls.swap_queries`)."""
+    tensors = run.splits["test"].tensors()
+    if query_blind:
+        tensors = swap_queries(tensors)
+    device_used = resolve_device(device)
+    return predict_split(run.result.model.to(device_used), tensors, device=device_used)
+
+
+def summary_row(method: str, features: str, profile: Profile,
+                reports: Sequence[dict[str, float]], split: str = "test") -> dict[str, Any]:
+    """One table row: means and sample standard deviations of ``reports`` (one per seed)
+    for every key of :data:`METRICS` (and :data:`DISCRIMINATION` where present)."""
+    row: dict[str, Any] = {"method": method, "features": features, "split": split,
+                           "profile": profile.name, "n_seeds": len(reports)}
+    for key in METRICS + DISCRIMINATION:
+        if key not in reports[0]:
+            continue
+        values = np.array([report[key] for report in reports], dtype=np.float64)
+        row[key] = round(float(values.mean()), 2)
+        row[f"{key}_std"] = round(float(values.std(ddof=1)) if len(values) > 1 else 0.0, 2)
+    return row
+
+
+def _with_discrimination(report: dict[str, float], annotations,
+                         predictions: Sequence[MomentPrediction]) -> dict[str, float]:
+    shares = discrimination(annotations, predictions)
+    return {**report, "on_queried_event": shares.on_queried,
+            "on_other_event": shares.on_other}
+
+
+def encoders_for(clap_model: str | None) -> list[str]:
+    """AM-DETR's encoders: both contrastive ones, and CLAP when its weights are given."""
+    return ["contrastive", "contrastive-untrained"] + (["clap"] if clap_model else [])
+
+
+def run_table1(profile: Profile, seeds: int = 3, out_dir: str | Path | None = None,
+               clap_model: str | None = None, device: str = "auto",
+               epochs: int | None = None, progress: bool = False) -> list[dict[str, Any]]:
+    """Every row of Table I for ``profile`` (see the module docstring). With ``out_dir``:
+    ``table1.json`` (the rows), ``baseline_<features>.json`` per joint-space encoder and
+    ``checkpoints/am-detr_<features>_seed<k>/`` (best.ckpt, metrics, test predictions)."""
+    if seeds < 1:
+        raise ValueError(f"seeds must be at least 1, got {seeds}")
+    out = Path(out_dir) if out_dir is not None else None
+    annotations = simulated(profile, "test").annotations
+    rows = []
+    for name in encoders_for(clap_model):
+        if name in ("contrastive", "clap"):
+            baseline = run_baseline(with_encoder(profile, name), clap_model, out)
+            report = _with_discrimination(baseline.metrics, annotations,
+                                          baseline.predictions)
+            rows.append(summary_row("baseline", name, profile, [report]))
+        reports, blind = [], []
+        for seed in range(profile.seed, profile.seed + seeds):
+            run = train_profile(with_encoder(profile, name), device, epochs, progress,
+                                seed=seed, clap_model=clap_model)
+            predictions = am_detr_predictions(run, device=device)
+            reports.append(_with_discrimination(evaluate(annotations, predictions),
+                                                annotations, predictions))
+            if name == "contrastive":
+                blind.append(evaluate(annotations, am_detr_predictions(run, True, device)))
+            if out is not None:
+                export_run(run, out / "checkpoints" / f"am-detr_{name}_seed{seed}")
+        rows.append(summary_row("am-detr", name, profile, reports))
+        if name == "contrastive":
+            rows.append(summary_row("am-detr, query-blind", name, profile, blind))
+    constant = best_constant_moment(simulated(profile, "train").annotations,
+                                    window_config(profile).hop_s)
+    rows.append(summary_row("constant moment, audio-blind", "none", profile,
+                            [evaluate(annotations, constant.predictions(annotations))]))
+    if out is not None:
+        write_json(out / TABLE, rows)
+    return rows
+
+
+def write_json(path: Path, value: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda temporary: temporary.write_text(
+        json.dumps(value, indent=2) + "\n", encoding="utf-8"))
+
+
+def provenance(command: str, seconds: float) -> dict[str, Any]:
+    """What made a committed result: the command, the git commit, the machine, the time."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                                check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    return {"command": command, "commit": commit, "seconds": round(seconds),
+            "machine": f"{platform.machine()}, {platform.system()} {platform.release()}",
+            "date": time.strftime("%Y-%m-%d")}
+
+
+def read_table(path: str | Path) -> list[dict[str, Any]]:
+    """Rows of a ``table1.json``; ``ValueError`` naming ``path`` when they lack a field."""
+    path = Path(path)
+    rows = json.loads(path.read_text(encoding="utf-8"))
+    required = {"method", "features", "split", "profile", "n_seeds", *METRICS,
+                *(f"{m}_std" for m in METRICS)}
+    for number, row in enumerate(rows if isinstance(rows, list) else [None]):
+        if not isinstance(row, dict) or not required <= set(row):
+            raise ValueError(f"{path}: row {number} is not a Table I row (needs "
+                             f"{', '.join(sorted(required))})")
+    return rows
+
+
+def find_row(rows: Sequence[dict[str, Any]], method: str, features: str) -> dict[str, Any]:
+    for row in rows:
+        if row["method"] == method and row["features"] == features:
+            return row
+    raise KeyError(f"no row for {method} with {features} features")
+
+
+def within_spread(live: dict[str, float], row: dict[str, Any], sigmas: float = 2.0,
+                  slack: float = 1.0) -> dict[str, bool]:
+    """For each metric: is the live value within ``sigmas`` standard deviations (plus
+    ``slack`` points, for arithmetic that differs between machines) of the row's mean?"""
+    return {key: abs(live[key] - row[key]) <= sigmas * row[f"{key}_std"] + slack
+            for key in METRICS}

@@ -1,0 +1,122 @@
+"""`amr experiment table1` on a tiny profile, then `amr predict --baseline` on audio files
+with the parameter file it wrote."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from conftest import use_tiny_profile
+
+from amr_lib import profiles
+from amr_lib.cli import main
+from amr_lib.features import encoders
+from amr_lib.features.contrastive_training import TrainConfig
+from amr_lib.lighthouse_jsonl import read_annotations, read_predictions
+from amr_lib.retrieve import BaselineRetriever
+from amr_lib.table1 import METRICS, find_row, read_table, run_baseline, within_spread
+
+TINY = replace(profiles.Profile.quick(), retrieval=profiles.RetrievalSetup(
+    encoder="contrastive", train_segments=10, valid_segments=4, test_segments=4,
+    model="quick", epochs=2))
+TINY_ENCODER_TRAINING = TrainConfig(epochs=1, batch_size=16, crops_per_clip=1,
+                                    valid_split=None)
+
+
+@pytest.fixture(scope="module")
+def experiment(tmp_path_factory):
+    """The table for two seeds, and the test split rendered to audio files."""
+    root = tmp_path_factory.mktemp("table1")
+    with pytest.MonkeyPatch.context() as patch:
+        use_tiny_profile(patch, root, TINY)
+        patch.setattr(encoders, "TrainConfig",
+                      lambda device="cpu": replace(TINY_ENCODER_TRAINING, device=device))
+        assert main(["experiment", "table1", "--profile", "quick", "--seeds", "2",
+                     "--out", str(root / "out"), "--device", "cpu"]) == 0
+        assert main(["simulate", "--clips", "synthetic", "--backgrounds", "synthetic",
+                     "--split", "test", "--out", str(root / "sim"), "--max-segments", "4",
+                     "--write-audio"]) == 0
+        baseline = run_baseline(TINY)
+        yield root / "out", root / "sim", baseline
+
+
+def test_the_table_has_every_row_with_spreads(experiment):
+    out, _, _ = experiment
+    rows = read_table(out / "table1.json")
+    assert [(row["method"], row["features"], row["n_seeds"]) for row in rows] == [
+        ("baseline", "contrastive", 1), ("am-detr", "contrastive", 2),
+        ("am-detr, query-blind", "contrastive", 2), ("am-detr", "contrastive-untrained", 2),
+        ("constant moment, audio-blind", "none", 1)]
+    for row in rows:
+        assert row["split"] == "test" and row["profile"] == "quick"
+        assert all(0 <= row[m] <= 100 and row[f"{m}_std"] >= 0 for m in METRICS)
+    assert "on_queried_event" in find_row(rows, "baseline", "contrastive")
+    provenance = json.loads((out / "provenance.json").read_text())
+    assert provenance["command"].startswith("amr experiment table1 --profile quick")
+
+
+def test_am_detr_rows_are_mean_and_sample_std_of_the_seeds_checkpoints(experiment):
+    out, _, _ = experiment
+    row = find_row(read_table(out / "table1.json"), "am-detr", "contrastive-untrained")
+    runs = [json.loads((out / "checkpoints" / f"am-detr_contrastive-untrained_seed{seed}"
+                        / "metrics.json").read_text())["test"] for seed in (0, 1)]
+    for metric in METRICS:
+        values = [run[metric] for run in runs]
+        assert row[metric] == pytest.approx(np.mean(values), abs=0.006)
+        assert row[f"{metric}_std"] == pytest.approx(np.std(values, ddof=1), abs=0.006)
+    assert (out / "checkpoints" / "am-detr_contrastive_seed1" / "best.ckpt").is_file()
+
+
+def test_a_live_rerun_falls_within_the_committed_spread(experiment):
+    out, _, baseline = experiment
+    row = find_row(read_table(out / "table1.json"), "baseline", "contrastive")
+    assert all(within_spread(baseline.metrics, row, slack=0.0).values())
+    shifted = {key: value + 5.0 for key, value in baseline.metrics.items()}
+    assert not any(within_spread(shifted, row, slack=1.0).values())
+
+
+def test_predict_with_the_baseline_file_on_audio_files(experiment, tmp_path, capsys):
+    out, sim, baseline = experiment
+    params = out / "baseline_contrastive.json"
+    predictions_path = tmp_path / "pred.jsonl"
+    assert main(["predict", "--baseline", str(params), "--annotations",
+                 str(sim / "annotations.jsonl"), "--audio-dir", str(sim / "audio"),
+                 "--out", str(predictions_path)]) == 0
+    annotations = read_annotations(sim / "annotations.jsonl")
+    predictions = read_predictions(predictions_path)
+    assert [p.qid for p in predictions] == [a.qid for a in annotations]
+    assert all(1 <= len(p.pred_relevant_windows) <= 10 and p.is_ranked for p in predictions)
+    # the same moments as from the cached features: only 16-bit WAV rounding differs
+    from_store = {p.qid: p.pred_relevant_windows for p in baseline.predictions}
+    same = [np.allclose(p.pred_relevant_windows[:1, :2], from_store[p.qid][:1, :2])
+            for p in predictions]
+    assert np.mean(same) >= 0.8
+    retriever = BaselineRetriever.from_params(params)
+    assert retriever.params == baseline.tuning.params
+
+
+def test_predict_refuses_both_or_neither_model(experiment, tmp_path, capsys):
+    _, sim, _ = experiment
+    common = ["--annotations", str(sim / "annotations.jsonl"), "--audio-dir",
+              str(sim / "audio"), "--out", str(tmp_path / "p.jsonl")]
+    with pytest.raises(SystemExit):
+        main(["predict", *common])
+    with pytest.raises(SystemExit):
+        main(["predict", "--checkpoint", "a.ckpt", "--baseline", "b.json", *common])
+    assert "one of the arguments --checkpoint --baseline is required" in \
+        capsys.readouterr().err
+
+
+def test_a_missing_encoder_file_is_named(experiment, tmp_path, capsys):
+    out, sim, _ = experiment
+    params = json.loads((out / "baseline_contrastive.json").read_text())
+    lonely = tmp_path / "baseline_contrastive.json"
+    lonely.write_text(json.dumps(params))
+    assert main(["predict", "--baseline", str(lonely), "--annotations",
+                 str(sim / "annotations.jsonl"), "--audio-dir", str(sim / "audio"),
+                 "--out", str(tmp_path / "p.jsonl")]) == 2
+    assert "baseline_contrastive_audio_encoder.pt: no such checkpoint file" in \
+        capsys.readouterr().err
+    assert not (tmp_path / "p.jsonl").exists()
