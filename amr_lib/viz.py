@@ -1,4 +1,5 @@
-"""Figures for the book: moments on a timeline, IoU, precision-recall, audio and trimming.
+"""Figures for the book: moments on a timeline, IoU, precision-recall, audio, trimming and
+the sliding-window baseline.
 
 Each function draws on a matplotlib ``Axes`` it is given (or a new one) and returns it, so
 chapters compose them into their own layouts. Times are in seconds.
@@ -152,6 +153,52 @@ def plot_trimming(audio: np.ndarray, sample_rate: int, span_s: tuple[float, floa
     ax.axvspan(*span_s, color=GROUND_TRUTH_COLOR, alpha=0.25, lw=0, label="kept span")
     ax.set(xlabel="time in clip (s)", ylabel="power (dB)", xlim=(0, len(audio) / sample_rate))
     ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return ax
+
+
+def plot_similarity_steps(similarity: np.ndarray, threshold: float, marks: np.ndarray,
+                          filtered: np.ndarray, hop_s: float,
+                          ground_truth_xx: Sequence[Sequence[float]] = (),
+                          axes: Sequence[Axes] | None = None) -> Sequence[Axes]:
+    """The baseline's middle steps on two axes: the ``(T,)`` similarity per frame with the
+    threshold, then the frames' marks before and after the median filter (two rows)."""
+    if axes is None:
+        axes = plt.subplots(2, 1, figsize=(9, 3.2), sharex=True)[1]
+    curve_ax, marks_ax = axes
+    edges = np.arange(len(similarity) + 1) * hop_s
+    for ax in axes:
+        _shade(ax, ground_truth_xx)
+    curve_ax.stairs(similarity, edges, color="#264653", lw=1.5, label="similarity")
+    curve_ax.axhline(threshold, color=PREDICTION_COLOR, ls="--", lw=1.2,
+                     label=f"threshold {threshold:.3f}")
+    curve_ax.set(ylabel="cosine")
+    curve_ax.legend(loc="upper right", fontsize=8, framealpha=0.8)
+    for row, values in enumerate((filtered, marks)):      # filtered below, raw above
+        for start, stop in zip(edges[:-1][values], edges[1:][values], strict=True):
+            marks_ax.fill_between([start, stop], row + 0.15, row + 0.85, color="#264653",
+                                  lw=0)
+    marks_ax.set(ylim=(0, 2), yticks=[0.5, 1.5], yticklabels=["filtered", "thresholded"],
+                 xlim=(0, edges[-1]), xlabel="time (s)")
+    return axes
+
+
+def plot_grid(scores: np.ndarray, thresholds: np.ndarray, filter_lengths: Sequence[int],
+              best: tuple[float, int] | None = None, ax: Axes | None = None,
+              label: str = "average mAP (%)") -> Axes:
+    """A heat map of ``scores (F, H)`` over thresholds (x) and filter lengths (y), with a
+    colour bar, and the chosen ``(threshold, filter length)`` marked by a star."""
+    ax = ax or plt.subplots(figsize=(9, 3))[1]
+    step = (thresholds[-1] - thresholds[0]) / max(len(thresholds) - 1, 1)
+    image = ax.imshow(scores, origin="lower", aspect="auto", cmap="viridis",
+                      extent=(thresholds[0] - step / 2, thresholds[-1] + step / 2,
+                              -0.5, len(filter_lengths) - 0.5))
+    ax.figure.colorbar(image, ax=ax, pad=0.01, label=label)
+    ax.set(yticks=range(len(filter_lengths)), yticklabels=[str(n) for n in filter_lengths],
+           xlabel="threshold (cosine similarity)", ylabel="median filter (frames)")
+    if best is not None:
+        ax.plot(best[0], list(filter_lengths).index(best[1]), marker="*", ms=14,
+                color="white", mec="black", ls="none", label="chosen")
+        ax.legend(loc="upper left", fontsize=8, framealpha=0.8)
     return ax
 
 

@@ -25,9 +25,9 @@ BOXES = {
     "simulation": (1.0, 0.5, "simulation\n(Algorithm 1)", "Ch. 2"),
     "features": (2.0, 0.5, "features\n(sliding windows,\naudio + text encoders)", "Ch. 3"),
     "detr": (3.0, 1.0, "AM-DETR", "Ch. 4"),
-    "baseline": (3.0, 0.0, "similarity\nbaseline", "to be written"),
+    "baseline": (3.0, 0.0, "sliding-window\nbaseline", "Ch. 5"),
     "predictions": (4.0, 0.5, "ranked moments\n(Lighthouse JSONL)", "Ch. 4"),
-    "metrics": (5.0, 0.5, "metrics\n(R1@IoU, mAP@IoU)", "Ch. 1"),
+    "metrics": (5.0, 0.5, "metrics\n(R1@IoU, mAP@IoU)", "Ch. 1, 5"),
 }
 ARROWS = [("clips", "simulation"), ("backgrounds", "simulation"), ("simulation", "features"),
           ("features", "detr"), ("features", "baseline"), ("detr", "predictions"),

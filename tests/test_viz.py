@@ -1,12 +1,15 @@
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
 from amr_lib.lighthouse_jsonl import MomentAnnotation, MomentPrediction
 from amr_lib.metrics import score_queries
 from amr_lib.viz import (
+    plot_grid,
     plot_iou,
     plot_moments,
     plot_precision_recall,
+    plot_similarity_steps,
     plot_spectrogram,
     plot_trimming,
     plot_waveform,
@@ -60,3 +63,21 @@ def test_waveform_and_spectrogram_cover_the_recording():
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["true moment"]
     colorbar = ax.get_images()[0].colorbar
     assert colorbar is not None and "dB" in colorbar.ax.get_ylabel()
+
+
+def test_baseline_figures_draw_marks_and_the_chosen_setting():
+    similarity = np.array([0.1, 0.8, 0.1, 0.7, 0.9, 0.2])
+    marks = similarity > 0.5
+    filtered = np.array([False, False, False, True, True, False])
+    curve_ax, marks_ax = plot_similarity_steps(similarity, 0.5, marks, filtered, 1.0,
+                                               [[3, 5]])
+    assert curve_ax.get_legend_handles_labels()[1] == ["similarity", "threshold 0.500"]
+    # one filled box per marked frame: 3 thresholded, 2 filtered
+    assert len(marks_ax.collections) == 5
+    assert marks_ax.get_xlim() == (0.0, 6.0)
+    ax = plot_grid(np.arange(6.0).reshape(2, 3), np.array([0.1, 0.2, 0.3]), (1, 3),
+                   best=(0.3, 3))
+    star = ax.lines[0]
+    assert (star.get_xdata()[0], star.get_ydata()[0]) == (0.3, 1)
+    assert ax.figure.axes[-1].get_ylabel() == "average mAP (%)"
+    plt.close("all")
