@@ -21,6 +21,7 @@ seeds, 0 for one run).
 from __future__ import annotations
 
 import json
+import os
 import platform
 import subprocess
 import time
@@ -196,7 +197,8 @@ def provenance(command: str, seconds: float) -> dict[str, Any]:
     except (OSError, subprocess.CalledProcessError):
         commit = "unknown"
     return {"command": command, "commit": commit, "seconds": round(seconds),
-            "machine": f"{platform.machine()}, {platform.system()} {platform.release()}",
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()} "
+                       f"{platform.release()}",
             "date": time.strftime("%Y-%m-%d")}
 
 
