@@ -14,7 +14,8 @@
 - ``amr experiment table1 --profile quick --seeds 3 --out DIR``: Table I (baseline vs
   AM-DETR per encoder, blind controls) as ``DIR/table1.json``, with the baseline's tuned
   parameters and the AM-DETR checkpoints.
-- ``amr retrieve --checkpoint CKPT AUDIO "QUERY" [--top-k 5] [--json]``: moments in a file.
+- ``amr retrieve --checkpoint CKPT AUDIO "QUERY" [--top-k 5] [--json] [--plot OUT.png]``:
+  moments in a file, optionally drawn on its spectrogram.
 
 Each subcommand parses its arguments and calls one library function with explicit values;
 no argument namespace travels into the library.
@@ -76,7 +77,7 @@ def _run(args: argparse.Namespace) -> int:
                         args.out, args.device, args.clap_model)
     if args.command == "retrieve":
         return _retrieve(args.checkpoint, args.audio, args.query, args.top_k, args.json,
-                         args.device, args.clap_model)
+                         args.device, args.clap_model, args.plot)
     if args.command == "experiment":
         return _table1(args.profile, args.seeds, args.out, args.clap_model, args.device,
                        args.epochs)
@@ -209,6 +210,8 @@ def _parser() -> argparse.ArgumentParser:
     retrieve.add_argument("query", help="text query, e.g. 'a dog barks'")
     retrieve.add_argument("--top-k", type=int, default=5)
     retrieve.add_argument("--json", action="store_true", help="print JSON")
+    retrieve.add_argument("--plot", metavar="OUT.png",
+                          help="also draw the spectrogram with the moments to this image")
     for command in (predict, retrieve):
         command.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
         command.add_argument("--clap-model",
@@ -304,7 +307,7 @@ def _predict(checkpoint: str | None, baseline: str | None, annotations: str, aud
 
 
 def _retrieve(checkpoint: str, audio: str, query: str, top_k: int, as_json: bool,
-              device: str, clap_model: str | None) -> int:
+              device: str, clap_model: str | None, plot: str | None = None) -> int:
     from amr_lib.retrieve import Retriever
 
     moments = Retriever.from_checkpoint(checkpoint, device, clap_model).retrieve(
@@ -315,7 +318,28 @@ def _retrieve(checkpoint: str, audio: str, query: str, top_k: int, as_json: bool
         print(f"{'start_s':>8} {'end_s':>8} {'score':>6}")
         for moment in moments:
             print(f"{moment.start_s:>8.1f} {moment.end_s:>8.1f} {moment.score:>6.3f}")
+    if plot is not None:
+        _plot_moments(audio, query, moments, plot)
+        if not as_json:
+            print(plot)
     return 0
+
+
+def _plot_moments(audio: str, query: str, moments, out: str) -> None:
+    """The figure the book draws, to a file (a bare ``Figure``: no GUI backend, no
+    window, whatever backend the caller's process uses)."""
+    from matplotlib.figure import Figure
+
+    from amr_lib.atomic import atomic_write
+    from amr_lib.audio import load_audio
+    from amr_lib.viz import plot_found_moments
+
+    samples, rate = load_audio(audio)
+    fig = Figure(figsize=(10, 3), layout="constrained")
+    plot_found_moments(samples, rate, [(m.start_s, m.end_s, m.score) for m in moments],
+                       query, ax=fig.subplots())
+    atomic_write(Path(out), lambda path: fig.savefig(path, dpi=120,
+                                                     format=Path(out).suffix[1:] or "png"))
 
 
 def format_report(report: dict[str, float]) -> str:

@@ -156,6 +156,30 @@ def plot_trimming(audio: np.ndarray, sample_rate: int, span_s: tuple[float, floa
     return ax
 
 
+MAX_SPECTROGRAM_FRAMES = 4000     # columns drawn; longer recordings get a coarser hop
+
+
+def plot_found_moments(audio: np.ndarray, sample_rate: int,
+                       moments: Sequence[Sequence[float]], query: str | None = None,
+                       ax: Axes | None = None) -> Axes:
+    """The recording's spectrogram with found ``moments`` ``(start_s, end_s, score)``
+    (best first) as bands labelled with their rank and score. The STFT hop grows with the
+    recording so that at most :data:`MAX_SPECTROGRAM_FRAMES` columns are computed."""
+    ax = ax or plt.subplots(figsize=(10, 3))[1]
+    duration = len(audio) / sample_rate
+    hop_s = max(0.016, duration / MAX_SPECTROGRAM_FRAMES)
+    plot_spectrogram(audio, sample_rate, ax=ax, window_s=max(0.032, 2 * hop_s), hop_s=hop_s)
+    for rank, (start, end, score) in enumerate(moments, start=1):
+        ax.axvspan(start, end, color=PREDICTION_COLOR, alpha=0.3 if rank == 1 else 0.15,
+                   lw=0)
+        ax.annotate(f"#{rank} {score:.2f}", (start, 1.0), xycoords=("data", "axes fraction"),
+                    xytext=(2, -2 - 11 * ((rank - 1) % 3)), textcoords="offset points",
+                    va="top", fontsize=8, color="white")
+    if query:
+        ax.set_title(f"moments for {query!r}", loc="left", fontsize=10)
+    return ax
+
+
 def plot_similarity_steps(similarity: np.ndarray, threshold: float, marks: np.ndarray,
                           filtered: np.ndarray, hop_s: float,
                           ground_truth_xx: Sequence[Sequence[float]] = (),

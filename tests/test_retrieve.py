@@ -7,6 +7,7 @@ import itertools
 import json
 from dataclasses import replace
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
@@ -19,6 +20,7 @@ from amr_lib.lighthouse_jsonl import read_annotations, read_predictions
 from amr_lib.model.postprocess import ranked_moments
 from amr_lib.retrieve import Moment, Retriever, chunk_starts, merge_moments
 from amr_lib.spans import temporal_iou
+from amr_lib.viz import plot_found_moments
 
 TINY = replace(profiles.Profile.quick(), retrieval=profiles.RetrievalSetup(
     encoder="contrastive-untrained", train_segments=10, valid_segments=3, test_segments=3,
@@ -183,3 +185,27 @@ def test_retrieve_command_prints_json(trained, tmp_path, capsys):
     moments = json.loads(capsys.readouterr().out)
     assert 1 <= len(moments) <= 3
     assert all(0 <= m["start_s"] <= m["end_s"] <= 20 for m in moments)
+
+
+def test_retrieve_draws_the_moments_on_the_spectrogram(trained, tmp_path, capsys):
+    run, sim = trained
+    audio = next((sim / "audio").glob("*.wav"))
+    out = tmp_path / "plots" / "moments.png"
+    assert main(["retrieve", "--checkpoint", str(run / "best.ckpt"), str(audio),
+                 "a dog barks", "--top-k", "3", "--plot", str(out)]) == 0
+    assert capsys.readouterr().out.strip().endswith(str(out))
+    image = plt.imread(out)
+    assert image.shape[0] > 200 and image.shape[1] > 800      # 10 x 3 inches at 120 dpi
+    assert main(["retrieve", "--checkpoint", str(run / "best.ckpt"), str(audio),
+                 "a dog barks", "--plot", str(tmp_path / "moments.xyz")]) == 2
+    assert "xyz" in capsys.readouterr().err
+    assert not list(tmp_path.glob("*.xyz*"))
+
+
+def test_found_moments_are_labelled_by_rank_and_score():
+    audio = np.random.default_rng(0).normal(0, 0.1, 16_000 * 30).astype(np.float32)
+    ax = plot_found_moments(audio, 16_000, [(2.0, 5.0, 0.91), (10.0, 12.0, 0.4)], "a dog")
+    labels = [text.get_text() for text in ax.texts]
+    assert labels == ["#1 0.91", "#2 0.40"]
+    assert ax.get_title(loc="left") == "moments for 'a dog'"
+    plt.close("all")
