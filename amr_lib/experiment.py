@@ -27,7 +27,7 @@ from amr_lib.features.encoders import encoder_reference, make_feature_encoder
 from amr_lib.features.extract import extract_features
 from amr_lib.features.store import FeatureStore
 from amr_lib.features.windows import WindowConfig
-from amr_lib.lighthouse_jsonl import write_predictions
+from amr_lib.lighthouse_jsonl import MomentPrediction, write_predictions
 from amr_lib.metrics import evaluate
 from amr_lib.model.am_detr import ARCHITECTURE_VERSION, AMDETRConfig
 from amr_lib.model.data import MomentSplit
@@ -113,6 +113,7 @@ class ProfileRun:
 
     result: TrainResult
     test_metrics: dict[str, float]
+    test_predictions: list[MomentPrediction]    # the best model's, what test_metrics score
     splits: dict[str, PreparedSplit]
     run_dir: Path
     summary: dict[str, Any]
@@ -159,7 +160,7 @@ def train_profile(profile: Profile, device: str = "auto", epochs: int | None = N
     if is_main_process():
         write_predictions(run_dir / "test_predictions.jsonl", predictions)
         (run_dir / "metrics.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    return ProfileRun(result, test_metrics, splits, run_dir, summary)
+    return ProfileRun(result, test_metrics, predictions, splits, run_dir, summary)
 
 
 def export_run(run: ProfileRun, out_dir: str | Path) -> Path:

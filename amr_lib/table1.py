@@ -105,13 +105,11 @@ def run_baseline(profile: Profile, clap_model: str | None = None,
                        evaluate(annotations, predictions))
 
 
-def am_detr_predictions(run: ProfileRun, query_blind: bool = False,
-                        device: str = "auto") -> list[MomentPrediction]:
-    """A trained run's test predictions; ``query_blind`` swaps every query for one of
-    another recording (:func:`amr_lib.controls.swap_queries`)."""
-    tensors = run.splits["test"].tensors()
-    if query_blind:
-        tensors = swap_queries(tensors)
+def query_blind_predictions(run: ProfileRun, device: str = "auto") -> list[MomentPrediction]:
+    """A trained run's test predictions with every query swapped for one of another
+    recording (:func:`amr_lib.controls.swap_queries`); the run's own predictions are
+    ``run.test_predictions``."""
+    tensors = swap_queries(run.splits["test"].tensors())
     device_used = resolve_device(device)
     return predict_split(run.result.model.to(device_used), tensors, device=device_used)
 
@@ -164,11 +162,10 @@ def run_table1(profile: Profile, seeds: int = 3, out_dir: str | Path | None = No
         for seed in range(profile.seed, profile.seed + seeds):
             run = train_profile(with_encoder(profile, name), device, epochs, progress,
                                 seed=seed, clap_model=clap_model)
-            predictions = am_detr_predictions(run, device=device)
-            reports.append(_with_discrimination(evaluate(annotations, predictions),
-                                                annotations, predictions))
+            reports.append(_with_discrimination(run.test_metrics, annotations,
+                                                run.test_predictions))
             if name == "contrastive":
-                blind.append(evaluate(annotations, am_detr_predictions(run, True, device)))
+                blind.append(evaluate(annotations, query_blind_predictions(run, device)))
             if out is not None:
                 export_run(run, out / "checkpoints" / f"am-detr_{name}_seed{seed}")
         rows.append(summary_row("am-detr", name, profile, reports))
