@@ -14,6 +14,8 @@
 - ``amr experiment table1 --profile quick --seeds 3 --out DIR``: Table I (baseline vs
   AM-DETR per encoder, blind controls) as ``DIR/table1.json``, with the baseline's tuned
   parameters and the AM-DETR checkpoints.
+- ``amr experiment ablations --profile quick --seeds 3 --out DIR [--studies window,data]``:
+  the window, data-amount and feature studies as ``DIR/ablations.json``; resumable.
 - ``amr retrieve --checkpoint CKPT AUDIO "QUERY" [--top-k 5] [--json] [--plot OUT.png]``:
   moments in a file, optionally drawn on its spectrogram.
 
@@ -78,6 +80,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "retrieve":
         return _retrieve(args.checkpoint, args.audio, args.query, args.top_k, args.json,
                          args.device, args.clap_model, args.plot)
+    if args.command == "experiment" and args.experiment == "ablations":
+        return _ablations(args.profile, args.seeds, args.out, args.studies, args.windows,
+                          args.data_scales, args.clap_model, args.device, args.epochs)
     if args.command == "experiment":
         return _table1(args.profile, args.seeds, args.out, args.clap_model, args.device,
                        args.epochs)
@@ -193,13 +198,25 @@ def _parser() -> argparse.ArgumentParser:
                     "training seeds, AM-DETR reading other recordings' queries, and the "
                     "best constant moment. Writes OUT/table1.json, OUT/provenance.json, "
                     "OUT/baseline_<features>.json and OUT/checkpoints/.")
-    table1.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE)
-    table1.add_argument("--seeds", type=int, default=3, help="AM-DETR training seeds "
-                                                             "(default %(default)s)")
-    table1.add_argument("--out", required=True, help="output folder")
-    table1.add_argument("--clap-model", help="CLAP hub id or local folder: adds CLAP rows")
-    table1.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
-    table1.add_argument("--epochs", type=int, help="override the profile's number of epochs")
+    _experiment_arguments(table1, clap_adds="CLAP rows")
+
+    ablations = experiments.add_parser(
+        "ablations", help="the paper's ablations: window length, data amount, features",
+        description="On the profile's test split: AM-DETR and the baseline with 1, 4 and "
+                    "7 s windows; AM-DETR on 1/8 to 4x the simulated training data; AM-DETR "
+                    "with each encoder. Writes OUT/ablations.json and OUT/provenance.json; "
+                    "each seed's result is kept in OUT/points/, so a rerun continues where "
+                    "an interrupted one stopped.")
+    _experiment_arguments(ablations, clap_adds="CLAP to the features study")
+    ablations.add_argument("--studies", default="window,data,features",
+                           type=_study_list, help="comma-separated subset of window, data, "
+                                                  "features (default all)")
+    ablations.add_argument("--windows", type=_numbers, default="1,4,7",
+                           help="window lengths in seconds (default 1,4,7)")
+    ablations.add_argument("--data-scales", type=_numbers, default="0.125,0.25,0.5,1,2,4",
+                           help="training data relative to the profile's split: shares "
+                                "up to 1, whole numbers above (default "
+                                "0.125,0.25,0.5,1,2,4)")
 
     retrieve = commands.add_parser(
         "retrieve", help="find the moments of a recording that match a text query",
@@ -291,6 +308,73 @@ def _table1(profile_name: str, seeds: int, out: str, clap_model: str | None, dev
         cells = "".join(f"{row[m]:>8.2f} ±{row[m + '_std']:>4.1f}" for m in METRICS)
         print(f"{row['method']:<30}{row['features']:<23}{cells}")
     print(f"{Path(out) / 'table1.json'}")
+    return 0
+
+
+def _experiment_arguments(parser: argparse.ArgumentParser, clap_adds: str) -> None:
+    """The options every ``amr experiment`` shares."""
+    parser.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE)
+    parser.add_argument("--seeds", type=int, default=3,
+                        help="AM-DETR training seeds (default %(default)s)")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--clap-model", help=f"CLAP hub id or local folder: adds {clap_adds}")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    parser.add_argument("--epochs", type=int, help="override the profile's number of epochs")
+
+
+def _numbers(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}"
+                                         ) from None
+
+
+def _study_list(text: str) -> list[str]:
+    from amr_lib.ablations import STUDIES
+
+    studies = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = sorted(set(studies) - set(STUDIES))
+    if unknown or not studies:
+        raise argparse.ArgumentTypeError(f"unknown studies {unknown}; choose from "
+                                         f"{', '.join(STUDIES)}")
+    return studies
+
+
+def _ablations(profile_name: str, seeds: int, out: str, studies: list[str],
+               windows_s: tuple[float, ...], data_scales: tuple[float, ...],
+               clap_model: str | None, device: str, epochs: int | None) -> int:
+    from amr_lib.ablations import (
+        ABLATIONS,
+        DATA_SCALES,
+        STUDIES,
+        WINDOWS_S,
+        AblationGrid,
+        run_ablations,
+    )
+    from amr_lib.profiles import load_profile
+    from amr_lib.table1 import PROVENANCE, encoders_for, provenance, write_json
+
+    grid = AblationGrid(windows_s, data_scales, tuple(encoders_for(clap_model)))
+    rows, seconds = run_ablations(load_profile(profile_name), seeds, out, studies, grid,
+                                  clap_model, device, epochs)
+
+    def listed(values) -> str:
+        return ",".join(f"{v:g}" if isinstance(v, float) else v for v in values)
+
+    options = [("--studies", studies, STUDIES), ("--windows", windows_s, WINDOWS_S),
+               ("--data-scales", data_scales, DATA_SCALES)]
+    command = " ".join(["amr experiment ablations", f"--profile {profile_name}",
+                        f"--seeds {seeds}", f"--out {out}"]
+                       + [f"{flag} {listed(values)}" for flag, values, default in options
+                          if tuple(values) != tuple(default)]
+                       + ([f"--epochs {epochs}"] if epochs else []))
+    write_json(Path(out) / PROVENANCE, provenance(command, seconds))
+    print(f"{'study':<10}{'value':>8}  {'method':<10}{'features':<23}{'mAP':>14}")
+    for row in rows:
+        print(f"{row['study']:<10}{row['value']!s:>8}  {row['method']:<10}"
+              f"{row['features']:<23}{row['mAP']:>8.2f} ±{row['mAP_std']:>4.1f}")
+    print(f"{Path(out) / ABLATIONS}")
     return 0
 
 

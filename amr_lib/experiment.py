@@ -82,6 +82,17 @@ def with_encoder(profile: Profile, encoder: str) -> Profile:
     return replace(profile, retrieval=replace(profile.retrieval, encoder=encoder))
 
 
+def with_window(profile: Profile, window_s: float) -> Profile:
+    """``profile`` with feature windows of ``window_s`` seconds (same hop, same frames)."""
+    return replace(profile, retrieval=replace(profile.retrieval, window_s=window_s))
+
+
+def with_train_scale(profile: Profile, scale: float) -> Profile:
+    """``profile`` with ``scale`` times its simulated training data (see
+    :class:`~amr_lib.profiles.RetrievalSetup`)."""
+    return replace(profile, retrieval=replace(profile.retrieval, train_scale=scale))
+
+
 def prepare(profile: Profile, split: str, encoder, root: str | Path | None = None
             ) -> PreparedSplit:
     """Simulate ``split`` and extract (or find) its features under ``root``."""
@@ -90,6 +101,19 @@ def prepare(profile: Profile, split: str, encoder, root: str | Path | None = Non
     result = simulated(profile, split)
     return PreparedSplit(result, extract_features(result, encoder, window, root),
                          window.hop_s)
+
+
+def training_tensors(profile: Profile, encoder, train: PreparedSplit) -> MomentSplit:
+    """The training queries AM-DETR sees: ``train`` (the profile's prepared training
+    split), cut to a share of its recordings or joined by further simulations of it with
+    seeds ``seed + 1, seed + 2, ...`` as ``train_scale`` asks."""
+    scale = profile.retrieval.train_scale
+    tensors = train.tensors()
+    if scale < 1:
+        return tensors.recording_subset(scale, profile.seed)
+    extra = [replace(profile, seed=profile.seed + k) for k in range(1, int(scale))]
+    return MomentSplit.concatenate(
+        [tensors] + [prepare(more, "train", encoder).tensors() for more in extra])
 
 
 def model_config(profile: Profile) -> AMDETRConfig:
@@ -125,11 +149,14 @@ def train_profile(profile: Profile, device: str = "auto", epochs: int | None = N
     """Run (or load) the whole chain of ``profile`` and score the best model on test.
 
     ``seed`` overrides the training seed (not the data's); ``clap_model`` as in
-    :func:`feature_encoder`. The run folder is ``runs_root/<key>`` (default: the cache's
-    ``am_detr_runs``)."""
+    :func:`feature_encoder`. ``splits`` of the result are the profile's own; training
+    reads :func:`training_tensors` of its training split. The run folder is
+    ``runs_root/<key>`` (default: the cache's ``am_detr_runs``)."""
     encoder = feature_encoder(profile, "cpu", clap_model)
     splits = {name: prepare(profile, name, encoder) for name in ("train", "valid", "test")}
-    tensors = {name: prepared.tensors() for name, prepared in splits.items()}
+    tensors = {name: prepared.tensors() for name, prepared in splits.items()
+               if name != "train"}
+    tensors["train"] = training_tensors(profile, encoder, splits["train"])
     window = window_config(profile)
     config = training_config(profile, device, epochs, seed)
     detr = model_config(profile).with_inputs(tensors["train"].audio_dim,
@@ -138,6 +165,8 @@ def train_profile(profile: Profile, device: str = "auto", epochs: int | None = N
                 "model": detr.to_json(),
                 "training": {**config.to_json(), "device": None},   # any device, same run
                 "features": {name: prepared.store.name for name, prepared in splits.items()}}
+    if profile.retrieval.train_scale != 1:       # absent at 1: earlier runs keep their key
+        material["train_scale"] = profile.retrieval.train_scale
     runs_root = Path(runs_root) if runs_root else default_cache_root() / "am_detr_runs"
     run_dir = runs_root / content_key(material)[:32]
     extra = {"features": encoder_reference(encoder, window), "profile": profile.name}

@@ -26,7 +26,10 @@ class RetrievalSetup:
     reading a profile never imports torch; :mod:`amr_lib.experiment` builds the objects).
 
     ``*_segments`` cap the background segments simulated per split (``None``: all of them);
-    ``model`` names an :class:`~amr_lib.model.am_detr.AMDETRConfig` preset.
+    ``model`` names an :class:`~amr_lib.model.am_detr.AMDETRConfig` preset. ``train_scale``
+    sets how much simulated training data AM-DETR sees, relative to the training split: a
+    share in (0, 1) keeps that share of its recordings; an integer k > 1 adds k - 1 more
+    simulations of the same split (same backgrounds and clips, new placements and gains).
     """
 
     encoder: str = "contrastive"          # contrastive | contrastive-untrained | clap
@@ -39,6 +42,12 @@ class RetrievalSetup:
     epochs: int = 100
     batch_size: int = 32
     lr: float = 1e-4
+    train_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        scale = self.train_scale
+        if not (0 < scale <= 1 or (scale > 1 and float(scale).is_integer())):
+            raise ValueError(f"train_scale must be in (0, 1] or a whole number, got {scale}")
 
     def segments(self, split: str) -> int | None:
         return {"train": self.train_segments, "valid": self.valid_segments,

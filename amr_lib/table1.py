@@ -201,13 +201,19 @@ def provenance(command: str, seconds: float) -> dict[str, Any]:
 
 def read_table(path: str | Path) -> list[dict[str, Any]]:
     """Rows of a ``table1.json``; ``ValueError`` naming ``path`` when they lack a field."""
+    return read_rows(path, {"method", "features", "split", "profile", "n_seeds"},
+                     "a Table I row")
+
+
+def read_rows(path: str | Path, fields: set[str], what: str) -> list[dict[str, Any]]:
+    """A JSON list of result rows, each with ``fields`` and every metric with its spread;
+    ``ValueError`` naming ``path`` and the row (``what`` it should be) otherwise."""
     path = Path(path)
     rows = json.loads(path.read_text(encoding="utf-8"))
-    required = {"method", "features", "split", "profile", "n_seeds", *METRICS,
-                *(f"{m}_std" for m in METRICS)}
+    required = fields | set(METRICS) | {f"{m}_std" for m in METRICS}
     for number, row in enumerate(rows if isinstance(rows, list) else [None]):
         if not isinstance(row, dict) or not required <= set(row):
-            raise ValueError(f"{path}: row {number} is not a Table I row (needs "
+            raise ValueError(f"{path}: row {number} is not {what} (needs "
                              f"{', '.join(sorted(required))})")
     return rows
 

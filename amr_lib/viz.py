@@ -226,6 +226,36 @@ def plot_grid(scores: np.ndarray, thresholds: np.ndarray, filter_lengths: Sequen
     return ax
 
 
+METHOD_STYLES = {"am-detr": ("AM-DETR", "#264653", "o"),
+                 "baseline": ("baseline", "#e76f51", "s")}
+
+
+def plot_study(rows: Sequence[dict], metric: str = "mAP", ax: Axes | None = None,
+               log2_x: bool = False, live: dict[str, tuple[float, float]] | None = None
+               ) -> Axes:
+    """One ablation study as the paper's Fig. 3: ``metric`` against the rows' ``value``,
+    one line per method, error bars of one standard deviation over seeds. ``live`` maps a
+    method to one ``(value, metric)`` point of this run, drawn as an open marker."""
+    ax = ax or plt.subplots(figsize=(5, 3.2))[1]
+    for method in dict.fromkeys(row["method"] for row in rows):
+        label, color, marker = METHOD_STYLES.get(method, (method, "#555555", "^"))
+        mine = [row for row in rows if row["method"] == method]
+        ax.errorbar([row["value"] for row in mine], [row[metric] for row in mine],
+                    yerr=[row[f"{metric}_std"] for row in mine], color=color, marker=marker,
+                    capsize=3, lw=1.5, label=f"{label} (mean ± sd over seeds)")
+        if live and method in live:
+            ax.plot(*live[method], marker=marker, ms=11, mfc="none", mec=color, mew=1.5,
+                    ls="none", label=f"{label}, this run")
+    if log2_x:
+        ax.set_xscale("log", base=2)
+        values = sorted({row["value"] for row in rows})
+        ax.set_xticks(values, [f"{v:g}" if v >= 1 else f"1/{round(1 / v)}" for v in values])
+        ax.minorticks_off()
+    ax.set(ylabel=f"{metric} (%)" if metric.startswith(("R1", "mAP")) else metric)
+    ax.legend(fontsize=8, frameon=False)
+    return ax
+
+
 def _shade(ax: Axes, moments_xx: Sequence[Sequence[float]]) -> None:
     for start, end in moments_xx:
         ax.axvspan(start, end, color=GROUND_TRUTH_COLOR, alpha=0.25, lw=0)

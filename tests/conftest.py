@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import matplotlib
 import pytest
 
 from amr_lib import config, profiles
+from amr_lib.features import encoders
+from amr_lib.features.contrastive_training import TrainConfig
 
 matplotlib.use("Agg")  # tests draw figures without a screen
 
@@ -38,3 +41,26 @@ def use_tiny_profile(patch: pytest.MonkeyPatch, root: Path, profile: profiles.Pr
     patch.setenv("AMR_CACHE_DIR", str(root / "cache"))
     patch.setenv("HF_HUB_OFFLINE", "1")
     patch.setattr(profiles, "load_profile", lambda name=None: profile)
+
+
+# A profile whose whole chain (contrastive encoder, features, AM-DETR) takes seconds; the
+# experiment tests share one cache for it, so a run one of them made is reused by another.
+TINY_EXPERIMENT = replace(profiles.Profile.quick(), retrieval=profiles.RetrievalSetup(
+    encoder="contrastive", train_segments=10, valid_segments=4, test_segments=4,
+    model="quick", epochs=2))
+TINY_ENCODER_TRAINING = TrainConfig(epochs=1, batch_size=16, crops_per_clip=1,
+                                    valid_split=None)
+
+
+@pytest.fixture(scope="session")
+def tiny_experiment_cache(tmp_path_factory) -> Path:
+    """The cache root shared by the tests that run experiments on ``TINY_EXPERIMENT``."""
+    return tmp_path_factory.mktemp("tiny_experiment")
+
+
+def use_tiny_experiment(patch: pytest.MonkeyPatch, root: Path) -> None:
+    """Every profile name loads ``TINY_EXPERIMENT``, cached under ``root``, with a
+    contrastive encoder trained for one short epoch."""
+    use_tiny_profile(patch, root, TINY_EXPERIMENT)
+    patch.setattr(encoders, "TrainConfig",
+                  lambda device="cpu": replace(TINY_ENCODER_TRAINING, device=device))

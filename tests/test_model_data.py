@@ -187,3 +187,68 @@ def test_to_moves_every_tensor_and_keeps_the_rest(split):
     assert moved.hop_s == split.hop_s and moved.annotations == split.annotations
     torch.testing.assert_close(moved.spans_cxw, split.spans_cxw)
     assert moved.batch(torch.tensor([0])).audio.shape == (1, 10, 4)
+
+
+# ----------------------------------------------------------------------------- subsets, joins
+
+
+def many_recordings(count: int, frames: int, tokens: int, seed: int) -> MomentSplit:
+    """``count`` recordings of ``frames + i`` frames, two queries each (one with 2 moments)."""
+    vids = [f"s{seed}v{i}" for i in range(count)]
+    annotations = [annotation(f"{vid}q{j}", vid, [[1.0, 3.0]] + [[4.0, 5.0]] * j)
+                   for vid in vids for j in range(2)]
+    return MomentSplit.from_arrays(
+        [features(frames + i, 4, seed + i) for i in range(count)], vids,
+        [features(tokens + j % 3, 3, seed + 100 + j) for j in range(len(annotations))],
+        annotations, 1.0)
+
+
+def rows_of(split: MomentSplit) -> dict[str, tuple]:
+    """Each query's own (unpadded) tensors, by qid: what any re-indexing must preserve."""
+    result = {}
+    for row, a in enumerate(split.annotations):
+        recording = split.recording[row]
+        frames, length = int(split.audio_mask[recording].sum()), int(split.token_mask[row].sum())
+        result[a.qid] = (split.audio[recording, :frames], split.tokens[row, :length],
+                         split.spans_cxw[row, :split.span_count[row]],
+                         split.saliency[row, :frames])
+    return result
+
+
+def assert_same_queries(part: MomentSplit, whole: MomentSplit) -> None:
+    whole_rows = rows_of(whole)
+    for qid, tensors in rows_of(part).items():
+        for mine, theirs in zip(tensors, whole_rows[qid], strict=True):
+            assert torch.equal(mine, theirs), qid
+
+
+def test_recording_subset_keeps_whole_recordings_and_nests():
+    whole = many_recordings(16, 5, 2, seed=0)
+    shares = [whole.recording_subset(share, seed=3) for share in (0.125, 0.25, 0.5, 1.0)]
+    vid_sets = [{a.vid for a in part.annotations} for part in shares]
+    assert [len(v) for v in vid_sets] == [2, 4, 8, 16]
+    assert [len(part) for part in shares] == [4, 8, 16, 32]     # both queries of each
+    assert vid_sets[0] < vid_sets[1] < vid_sets[2] < vid_sets[3]
+    for part in shares:
+        assert_same_queries(part, whole)
+        assert part.audio.shape[0] == len({a.vid for a in part.annotations})
+    other_seed = {a.vid for a in whole.recording_subset(0.5, seed=4).annotations}
+    assert other_seed != vid_sets[2]
+    with pytest.raises(ValueError, match="share"):
+        whole.recording_subset(0.0, seed=0)
+
+
+def test_concatenate_pads_and_offsets_recordings():
+    first, second = many_recordings(3, 5, 2, seed=0), many_recordings(2, 9, 4, seed=7)
+    joined = MomentSplit.concatenate([first, second])
+    assert len(joined) == len(first) + len(second)
+    assert joined.audio.shape == (5, 10, 4) and joined.tokens.shape[1] == 6
+    assert joined.spans_cxw.shape[1] == 2 and joined.saliency.shape[1] == 10
+    assert_same_queries(first, joined)
+    assert_same_queries(second, joined)
+    # padding stays padding: masks are False and features zero beyond each recording
+    assert not joined.audio_mask[0, 5:].any() and joined.audio[0, 5:].abs().sum() == 0
+    with pytest.raises(ValueError, match="widths"):
+        MomentSplit.concatenate([first, MomentSplit.from_arrays(
+            [features(5, 8, 0)], ["w"], [features(2, 3, 0)], [annotation(0, "w", [[1, 2]])],
+            1.0)])

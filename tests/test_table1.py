@@ -4,35 +4,25 @@ with the parameter file it wrote."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 import numpy as np
 import pytest
-from conftest import use_tiny_profile
+from conftest import TINY_EXPERIMENT, use_tiny_experiment
 
-from amr_lib import profiles
 from amr_lib.cli import main
-from amr_lib.features import encoders
-from amr_lib.features.contrastive_training import TrainConfig
 from amr_lib.lighthouse_jsonl import read_annotations, read_predictions
 from amr_lib.retrieve import BaselineRetriever
 from amr_lib.table1 import METRICS, find_row, read_table, run_baseline, within_spread
 
-TINY = replace(profiles.Profile.quick(), retrieval=profiles.RetrievalSetup(
-    encoder="contrastive", train_segments=10, valid_segments=4, test_segments=4,
-    model="quick", epochs=2))
-TINY_ENCODER_TRAINING = TrainConfig(epochs=1, batch_size=16, crops_per_clip=1,
-                                    valid_split=None)
+TINY = TINY_EXPERIMENT
 
 
 @pytest.fixture(scope="module")
-def experiment(tmp_path_factory):
+def experiment(tmp_path_factory, tiny_experiment_cache):
     """The table for two seeds, and the test split rendered to audio files."""
     root = tmp_path_factory.mktemp("table1")
     with pytest.MonkeyPatch.context() as patch:
-        use_tiny_profile(patch, root, TINY)
-        patch.setattr(encoders, "TrainConfig",
-                      lambda device="cpu": replace(TINY_ENCODER_TRAINING, device=device))
+        use_tiny_experiment(patch, tiny_experiment_cache)
         assert main(["experiment", "table1", "--profile", "quick", "--seeds", "2",
                      "--out", str(root / "out"), "--device", "cpu"]) == 0
         assert main(["simulate", "--clips", "synthetic", "--backgrounds", "synthetic",

@@ -11,6 +11,7 @@ from amr_lib.viz import (
     plot_precision_recall,
     plot_similarity_steps,
     plot_spectrogram,
+    plot_study,
     plot_trimming,
     plot_waveform,
 )
@@ -81,3 +82,21 @@ def test_baseline_figures_draw_marks_and_the_chosen_setting():
     assert (star.get_xdata()[0], star.get_ydata()[0]) == (0.3, 1)
     assert ax.figure.axes[-1].get_ylabel() == "average mAP (%)"
     plt.close("all")
+
+
+def test_study_plot_draws_a_line_with_error_bars_per_method_and_the_live_point():
+    rows = [{"method": m, "value": v, "mAP": 10 * v + k, "mAP_std": 1.0 if m == "am-detr"
+             else 0.0} for k, m in enumerate(("am-detr", "baseline"))
+            for v in (0.125, 0.5, 1.0, 4.0)]
+    ax = plot_study(rows, log2_x=True, live={"baseline": (0.5, 7.0)})
+    lines = [line for line in ax.lines if line.get_linestyle() == "-"]   # not the caps
+    assert len(lines) == 2
+    np.testing.assert_allclose(np.asarray(lines[0].get_ydata(), float), [1.25, 5, 10, 40])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1/8", "1/2", "1", "4"]
+    assert ax.get_xscale() == "log" and ax.get_ylabel() == "mAP (%)"
+    live = [line for line in ax.lines if line.get_markerfacecolor() == "none"]
+    assert [(line.get_xdata()[0], line.get_ydata()[0]) for line in live] == [(0.5, 7.0)]
+    legend = {t.get_text() for t in ax.get_legend().get_texts()}
+    assert legend == {"AM-DETR (mean ± sd over seeds)", "baseline (mean ± sd over seeds)",
+                      "baseline, this run"}
+    plt.close(ax.figure)

@@ -17,6 +17,7 @@ Times are normalised by the length the frames cover, ``T_v * hop_s`` seconds.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 
@@ -99,6 +100,47 @@ class MomentSplit:
         return MomentBatch(self.audio[recordings, :frames], audio_mask[:, :frames],
                            self.tokens[rows, :length], token_mask[:, :length], targets, rows)
 
+    def recording_subset(self, share: float, seed: int) -> MomentSplit:
+        """The queries of ``ceil(share * V)`` recordings drawn by ``seed``; a smaller share
+        keeps a subset of a larger one's recordings (one permutation, cut shorter)."""
+        if not 0 < share <= 1:
+            raise ValueError(f"share must be in (0, 1], got {share}")
+        count = self.audio.shape[0]
+        order = torch.from_numpy(np.random.default_rng(seed).permutation(count))
+        keep = order[:math.ceil(share * count - 1e-9)].sort().values          # (V',)
+        new_index = torch.full((count,), -1, dtype=torch.int64)
+        new_index[keep] = torch.arange(len(keep))
+        rows = torch.nonzero(new_index[self.recording] >= 0).squeeze(1)      # (Q',)
+        return replace(self, audio=self.audio[keep], audio_mask=self.audio_mask[keep],
+                       recording=new_index[self.recording[rows]],
+                       tokens=self.tokens[rows], token_mask=self.token_mask[rows],
+                       spans_cxw=self.spans_cxw[rows], span_count=self.span_count[rows],
+                       saliency=self.saliency[rows],
+                       annotations=tuple(self.annotations[i] for i in rows.tolist()))
+
+    @classmethod
+    def concatenate(cls, splits: Sequence[MomentSplit]) -> MomentSplit:
+        """One split holding every recording and query of ``splits`` (same hop and feature
+        widths), padded to the longest recording, query and moment list."""
+        if not splits:
+            raise ValueError("nothing to concatenate")
+        if len({(s.hop_s, s.audio_dim, s.text_dim) for s in splits}) != 1:
+            raise ValueError("splits with different hops or feature widths cannot be "
+                             "concatenated")
+        offsets = np.cumsum([0] + [s.audio.shape[0] for s in splits[:-1]])
+        return cls(
+            audio=_cat_padded([s.audio for s in splits]),
+            audio_mask=_cat_padded([s.audio_mask for s in splits]),
+            recording=torch.cat([s.recording + int(offset)
+                                 for s, offset in zip(splits, offsets, strict=True)]),
+            tokens=_cat_padded([s.tokens for s in splits]),
+            token_mask=_cat_padded([s.token_mask for s in splits]),
+            spans_cxw=_cat_padded([s.spans_cxw for s in splits]),
+            span_count=torch.cat([s.span_count for s in splits]),
+            saliency=_cat_padded([s.saliency for s in splits]),
+            annotations=tuple(a for s in splits for a in s.annotations),
+            hop_s=splits[0].hop_s)
+
     @classmethod
     def from_store(cls, store: FeatureStore, annotations: Sequence[MomentAnnotation],
                    hop_s: float) -> MomentSplit:
@@ -160,3 +202,15 @@ def _pad(arrays: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
         out[i, :len(array)] = torch.from_numpy(np.asarray(array, dtype=np.float32))
         mask[i, :len(array)] = True
     return out, mask
+
+
+def _cat_padded(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Concatenate on dim 0, zero-padding every other dim to the largest size."""
+    shape = [max(t.shape[d] for t in tensors) for d in range(tensors[0].dim())]
+    padded = []
+    for tensor in tensors:
+        pad: list[int] = []
+        for d in reversed(range(1, tensor.dim())):        # F.pad lists the last dim first
+            pad += [0, shape[d] - tensor.shape[d]]
+        padded.append(torch.nn.functional.pad(tensor, pad))
+    return torch.cat(padded)
