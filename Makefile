@@ -2,6 +2,7 @@
 #   make book   execute and render the book (default profile: quick, CPU)
 #   make test   lint, unit tests and every chapter notebook under nbmake
 #   make check-book   after make book: every page in headless Chromium
+#   make lab    JupyterLab on the chapters
 # Both create .venv from requirements.txt when it is missing or out of date.
 
 PYTHON ?= python3
@@ -11,7 +12,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: book check-book test lint venv clean
+.PHONY: book check-book lab test lint venv clean
 
 # One switch turns progress bars off where nobody watches them (the rendered book and
 # nbmake); at a terminal and in JupyterLab they stay.
@@ -26,6 +27,11 @@ book: $(INSTALLED)
 # machine paths, broken images/links/maths/audio; screenshots in _build/screenshots
 check-book: $(INSTALLED)
 	$(BIN)/python scripts/check_book.py
+
+# JupyterLab on the chapters, to run them step by step (localhost only; --allow-root
+# for containers that run as root)
+lab: $(INSTALLED)
+	$(BIN)/jupyter-lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=book --allow-root
 
 test: $(INSTALLED)
 	$(BIN)/ruff check .
