@@ -18,6 +18,8 @@
   the window, data-amount and feature studies as ``DIR/ablations.json``; resumable.
 - ``amr retrieve --checkpoint CKPT AUDIO "QUERY" [--top-k 5] [--json] [--plot OUT.png]``:
   moments in a file, optionally drawn on its spectrogram.
+- ``amr demo [--checkpoint CKPT] [--port 7860] [--host 127.0.0.1]``: a Gradio app to search
+  your own recordings (upload, record or pick an example; plot, table and players).
 
 Each subcommand parses its arguments and calls one library function with explicit values;
 no argument namespace travels into the library.
@@ -86,6 +88,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "experiment":
         return _table1(args.profile, args.seeds, args.out, args.clap_model, args.device,
                        args.epochs)
+    if args.command == "demo":
+        return _demo(args.checkpoint, args.port, args.host, args.examples_dir, args.device,
+                     args.clap_model)
     if args.command == "features":
         return _features(annotations=args.annotations, recipes=args.recipes,
                          encoder=args.encoder, window_s=args.window, hop_s=args.hop,
@@ -229,7 +234,19 @@ def _parser() -> argparse.ArgumentParser:
     retrieve.add_argument("--json", action="store_true", help="print JSON")
     retrieve.add_argument("--plot", metavar="OUT.png",
                           help="also draw the spectrogram with the moments to this image")
-    for command in (predict, retrieve):
+
+    demo = commands.add_parser(
+        "demo", help="a web app to search your own recordings (Gradio, localhost)",
+        description="Upload or record audio, type what you are listening for, and see and "
+                    "hear the moments found. Without --checkpoint, the quick profile's model "
+                    "from the cache (trained first when there is none).")
+    demo.add_argument("--checkpoint", help="best.ckpt written by amr train")
+    demo.add_argument("--port", type=int, default=7860)
+    demo.add_argument("--host", default="127.0.0.1",
+                      help="address to listen on (default localhost only; 0.0.0.0 for all)")
+    demo.add_argument("--examples-dir", help="where to write the bundled example mixtures "
+                                             "(default: the cache)")
+    for command in (predict, retrieve, demo):
         command.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
         command.add_argument("--clap-model",
                              help="local CLAP folder, for checkpoints trained on CLAP features")
@@ -406,6 +423,25 @@ def _retrieve(checkpoint: str, audio: str, query: str, top_k: int, as_json: bool
         _plot_moments(audio, query, moments, plot)
         if not as_json:
             print(plot)
+    return 0
+
+
+def _demo(checkpoint: str | None, port: int, host: str, examples_dir: str | None,
+          device: str, clap_model: str | None) -> int:
+    from amr_lib.cache import default_cache_root
+    from amr_lib.demo import DemoSession, build_app, write_examples
+    from amr_lib.retrieve import Retriever
+
+    if checkpoint is None:
+        from amr_lib.experiment import train_profile
+        from amr_lib.profiles import load_profile
+
+        print("no --checkpoint: the quick profile's model (trained now if not cached)")
+        checkpoint = str(train_profile(load_profile("quick"), device).run_dir / "best.ckpt")
+    session = DemoSession(Retriever.from_checkpoint(checkpoint, device, clap_model))
+    examples = write_examples(examples_dir or default_cache_root() / "demo_examples")
+    build_app(session, examples).launch(server_name=host, server_port=port,
+                                        show_error=False)
     return 0
 
 

@@ -58,13 +58,14 @@ class FileRetriever:
     encoder: Any
     window: WindowConfig
 
-    def embed(self, audio: str | Path | np.ndarray, sample_rate: int | None = None
-              ) -> np.ndarray:
+    def embed(self, audio: str | Path | np.ndarray, sample_rate: int | None = None,
+              progress: bool = False) -> np.ndarray:
         """``(T, D)`` frame features of a file or an ``(N,)`` array at ``sample_rate`` Hz
         (reuse them for several queries with :meth:`retrieve_frames`). The file loader and
-        the encoder refuse unreadable, empty, too short or non-finite audio."""
+        the encoder refuse unreadable, empty, too short or non-finite audio. ``progress``
+        shows a bar over the blocks of a long file."""
         if isinstance(audio, str | Path):      # long files are read block by block
-            return embed_file(self.encoder, audio, self.window)
+            return embed_file(self.encoder, audio, self.window, progress=progress)
         if sample_rate is None:
             raise ValueError("an audio array needs its sample_rate")
         return self.encoder.embed_windows(audio, sample_rate, self.window)

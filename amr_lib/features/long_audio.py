@@ -21,18 +21,20 @@ import numpy as np
 
 from amr_lib.audio import audio_info, load_audio
 from amr_lib.features.windows import WindowConfig, num_frames
+from amr_lib.progress import progress_bar
 
 DEFAULT_BLOCK_S = 300.0         # 5 minutes: 19 MB of 16 kHz float32 audio per block
 RESAMPLING_MARGIN_S = 1.0       # beyond the window, so filter edges touch only margin frames
 
 
 def embed_file(encoder, path: str | Path, window: WindowConfig,
-               block_s: float = DEFAULT_BLOCK_S) -> np.ndarray:
+               block_s: float = DEFAULT_BLOCK_S, progress: bool = False) -> np.ndarray:
     """``(T, D)`` features of the audio file at ``path`` (``T = floor(duration / hop_s)``)
     from ``encoder`` (anything with ``embed_windows(audio, sample_rate, window)``).
 
     Raises ``FileNotFoundError`` or :class:`amr_lib.audio.AudioError` naming the file, and
-    the encoder's ``ValueError`` for audio shorter than one window.
+    the encoder's ``ValueError`` for audio shorter than one window. ``progress`` shows a
+    bar over the blocks of a long file.
     """
     if block_s <= 0:
         raise ValueError(f"block_s must be positive, got {block_s}")
@@ -45,7 +47,8 @@ def embed_file(encoder, path: str | Path, window: WindowConfig,
         return encoder.embed_windows(audio, rate, window)
     margin = math.ceil((max(window.window_s - hop, 0) / 2 + RESAMPLING_MARGIN_S) / hop)
     blocks = []
-    for first in range(0, total, block_frames):
+    for first in progress_bar(range(0, total, block_frames), enabled=progress,
+                              desc=f"embedding {Path(path).name}", unit="block"):
         count = min(block_frames, total - first)
         audio = padded_range(path, samples, rate, round((first - margin) * hop * rate),
                              round((first + count + margin) * hop * rate))
