@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from dataclasses import replace
 from pathlib import Path
 
@@ -64,3 +66,14 @@ def use_tiny_experiment(patch: pytest.MonkeyPatch, root: Path) -> None:
     use_tiny_profile(patch, root, TINY_EXPERIMENT)
     patch.setattr(encoders, "TrainConfig",
                   lambda device="cpu": replace(TINY_ENCODER_TRAINING, device=device))
+
+
+# Debian's Chromium, driven by Playwright in the browser tests (CI installs it)
+CHROMIUM = Path(os.environ.get("AMR_CHROMIUM", "/usr/bin/chromium"))
+
+
+def free_port() -> int:
+    """A TCP port on localhost that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

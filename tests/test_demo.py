@@ -3,22 +3,18 @@
 
 from __future__ import annotations
 
-import os
 import re
-import socket
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import TINY_EXPERIMENT, use_tiny_experiment
+from conftest import CHROMIUM, TINY_EXPERIMENT, free_port, use_tiny_experiment
 
 from amr_lib.audio import write_wav
 from amr_lib.demo import MAX_PLAYERS, DemoInputError, DemoSession, build_app, write_examples
 from amr_lib.experiment import simulated, train_profile
 from amr_lib.retrieve import Retriever
 from amr_lib.spans import temporal_iou
-
-CHROMIUM = Path(os.environ.get("AMR_CHROMIUM", "/usr/bin/chromium"))
 
 
 @pytest.fixture(scope="module")
@@ -91,11 +87,6 @@ def test_bundled_examples_are_simulated_mixtures_with_a_caption(tmp_path, tiny):
     for path, caption in examples:
         assert Path(path).stat().st_size > 16000 * 2 * 50 and caption
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_the_page_finds_moments_and_reports_bad_input(tiny, repo_root):

@@ -12,17 +12,15 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 import yaml
+from conftest import CHROMIUM, free_port
 
-CHROMIUM = Path(os.environ.get("AMR_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update"]
 CHAPTER = "01_the_task.ipynb"
@@ -54,11 +52,6 @@ def test_jupyterlab_is_in_both_environments(repo_root):
     assert listed <= pip_names, f"environment.yml lists {listed - pip_names} not in " \
                                 "requirements.txt"
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
