@@ -8,6 +8,9 @@
 - ``amr train --profile quick --out DIR``: the profile's whole chain (simulation, encoder,
   features, AM-DETR, test metrics), each stage reused from the cache when it exists; writes
   ``DIR/best.ckpt`` and ``DIR/metrics.json``. Under ``torchrun`` it trains with DDP.
+- ``amr train --features DIR --annotations TRAIN.jsonl --valid VALID.jsonl [--test
+  TEST.jsonl] --out RUN``: AM-DETR on released pre-extracted features (Lighthouse's layout);
+  ``amr predict --checkpoint RUN/best.ckpt --features DIR ...`` predicts from them.
 - ``amr predict --checkpoint CKPT | --baseline PARAMS.json --annotations GT.jsonl
   --audio-dir DIR --out PRED.jsonl``: Lighthouse prediction JSONL for every query (AM-DETR
   or the sliding-window baseline), ready for ``amr evaluate``.
@@ -74,8 +77,17 @@ def _run(args: argparse.Namespace) -> int:
     """Unpack the parsed arguments into one library call per subcommand."""
     if args.command == "evaluate":
         return _evaluate(args.annotations, args.predictions, as_json=args.json)
+    if args.command == "train" and args.features:
+        return _train_released(args.features, args.annotations, args.valid, args.test,
+                               args.out, args.model, args.epochs, args.seed, args.device)
     if args.command == "train":
+        if args.annotations or args.valid or args.test:
+            raise ValueError("--annotations, --valid and --test go with --features DIR "
+                             "(released features); a profile simulates its own splits")
         return _train(args.profile, args.out, args.device, args.epochs)
+    if args.command == "predict" and args.features:
+        return _predict_released(args.checkpoint, args.features, args.annotations, args.out,
+                                 args.device)
     if args.command == "predict":
         return _predict(args.checkpoint, args.baseline, args.annotations, args.audio_dir,
                         args.out, args.device, args.clap_model)
@@ -170,11 +182,26 @@ def _parser() -> argparse.ArgumentParser:
         description="Simulate the profile's splits, train or reuse its feature encoder, "
                     "extract features, train AM-DETR (best epoch by validation average mAP) "
                     "and score it on test. Every stage is cached. Writes OUT/best.ckpt, "
-                    "OUT/metrics.json, OUT/history.csv and OUT/test_predictions.jsonl.")
+                    "OUT/metrics.json, OUT/history.csv and OUT/test_predictions.jsonl. "
+                    "With --features, train on released pre-extracted features in "
+                    "Lighthouse's layout (DIR/clap/{vid}.npz, DIR/clap_text/qid{qid}.npz) "
+                    "for the queries of --annotations instead, with the paper's recipe.")
     train.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE)
     train.add_argument("--out", required=True, help="output folder")
     train.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     train.add_argument("--epochs", type=int, help="override the profile's number of epochs")
+    released = train.add_argument_group("released features (instead of a profile)")
+    released.add_argument("--features", metavar="DIR",
+                          help="folder of released features in Lighthouse's layout")
+    released.add_argument("--annotations", metavar="TRAIN.jsonl",
+                          help="training queries (Lighthouse annotation JSONL)")
+    released.add_argument("--valid", metavar="VALID.jsonl",
+                          help="validation queries: picks the best epoch")
+    released.add_argument("--test", metavar="TEST.jsonl",
+                          help="test queries: scored with the best epoch")
+    released.add_argument("--model", choices=("paper", "quick"), default="paper",
+                          help="AM-DETR size (default %(default)s)")
+    released.add_argument("--seed", type=int, default=0)
 
     predict = commands.add_parser(
         "predict", help="predict moments for every query of an annotation file",
@@ -187,7 +214,11 @@ def _parser() -> argparse.ArgumentParser:
                        help="the sliding-window baseline: baseline_<features>.json written "
                             "by amr experiment table1")
     predict.add_argument("--annotations", required=True, help="Lighthouse annotation JSONL")
-    predict.add_argument("--audio-dir", required=True, help="folder of {vid}.wav/.flac files")
+    inputs = predict.add_mutually_exclusive_group(required=True)
+    inputs.add_argument("--audio-dir", help="folder of {vid}.wav/.flac files")
+    inputs.add_argument("--features", metavar="DIR",
+                        help="released features in Lighthouse's layout, for a checkpoint "
+                             "trained on them with amr train --features")
     predict.add_argument("--out", required=True, help="prediction JSONL to write")
 
     experiment = commands.add_parser(
@@ -304,6 +335,44 @@ def _train(profile_name: str, out: str, device: str, epochs: int | None) -> int:
               f"queries):")
         print(format_report(run.test_metrics))
         print(f"{folder / 'best.ckpt'}, {folder / 'metrics.json'}")
+    return 0
+
+
+def _train_released(features: str, annotations: str | None, valid: str | None,
+                    test: str | None, out: str, model: str, epochs: int | None, seed: int,
+                    device: str) -> int:
+    from amr_lib.features.released import ReleasedFeatures
+    from amr_lib.released_run import train_released
+    from amr_lib.train import is_main_process
+
+    if not (annotations and valid):
+        raise ValueError("--features needs --annotations TRAIN.jsonl and --valid VALID.jsonl")
+    run = train_released(ReleasedFeatures(features), annotations, valid, out, test, model,
+                         epochs, seed, device)
+    if is_main_process():
+        summary = run.summary
+        print(f"best epoch {summary['best_epoch']} of {summary['epochs']} "
+              f"({summary['queries']['train']} training queries); validation:")
+        print(format_report(summary["valid"]))
+        if "test" in summary:
+            print(f"test ({summary['queries']['test']} queries):")
+            print(format_report(summary["test"]))
+        print(f"{Path(out) / 'best.ckpt'}, {Path(out) / 'metrics.json'}")
+    return 0
+
+
+def _predict_released(checkpoint: str | None, features: str, annotations: str, out: str,
+                      device: str) -> int:
+    from amr_lib.features.released import ReleasedFeatures
+    from amr_lib.released_run import predict_released
+
+    if checkpoint is None:
+        raise ValueError("--features predicts with an AM-DETR --checkpoint; the baseline "
+                         "needs audio (--audio-dir)")
+    predictions = predict_released(checkpoint, ReleasedFeatures(features), annotations,
+                                   device)
+    write_predictions(out, predictions)
+    print(f"{out}: predictions for {len(predictions)} queries")
     return 0
 
 

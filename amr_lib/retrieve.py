@@ -100,6 +100,10 @@ class Retriever(FileRetriever):
         a local copy of CLAP's weights when the checkpoint uses CLAP."""
         checkpoint = read_am_detr_checkpoint(path)
         extra = checkpoint["extra"]
+        if "released_features" in extra:
+            raise ValueError(f"{path}: this model was trained on released pre-extracted "
+                             "features and has no encoder to embed audio; predict with "
+                             "`amr predict --features DIR`")
         if "features" not in extra:
             raise ValueError(f"{path}: this checkpoint does not say which feature encoder "
                              "made its inputs; it was not written by `amr train`")
