@@ -1,6 +1,8 @@
 """The ``amr`` command.
 
 - ``amr evaluate GT.jsonl PRED.jsonl [--json]``: Lighthouse's R1@IoU / mAP@IoU report.
+- ``amr describe A.jsonl [B.jsonl ...] [--json]``: what a benchmark holds (queries,
+  recordings, moments per query, moment lengths, coverage).
 - ``amr simulate --clips KIND --backgrounds KIND --split SPLIT --out DIR``: a Clotho-Moment
   style split (recipes, annotations, optionally audio).
 - ``amr features --annotations A.jsonl --recipes R.jsonl --encoder KIND --out ROOT``: sliding-
@@ -77,6 +79,8 @@ def _run(args: argparse.Namespace) -> int:
     """Unpack the parsed arguments into one library call per subcommand."""
     if args.command == "evaluate":
         return _evaluate(args.annotations, args.predictions, as_json=args.json)
+    if args.command == "describe":
+        return _describe(args.annotations, args.json)
     if args.command == "train" and args.features:
         return _train_released(args.features, args.annotations, args.valid, args.test,
                                args.out, args.model, args.epochs, args.seed, args.device)
@@ -130,6 +134,15 @@ def _parser() -> argparse.ArgumentParser:
     evaluate_parser.add_argument("predictions", help="prediction JSONL (pred_relevant_windows)")
     evaluate_parser.add_argument("--json", action="store_true",
                                  help="print one JSON object instead of the table")
+
+    describe = commands.add_parser(
+        "describe", help="recordings, queries and moments of annotation files",
+        description="Summarise Lighthouse annotation files: queries, recordings, moments per "
+                    "query, moment lengths and gaps (seconds), the share of a recording a "
+                    "query covers, windows that end past the recording.")
+    describe.add_argument("annotations", nargs="+", help="annotation JSONL file(s)")
+    describe.add_argument("--json", action="store_true",
+                          help="print one JSON object per file instead of the table")
 
     simulate = commands.add_parser(
         "simulate", help="simulate a Clotho-Moment style split (Algorithm 1)",
@@ -287,6 +300,24 @@ def _parser() -> argparse.ArgumentParser:
 def _evaluate(annotations_path: str, predictions_path: str, as_json: bool) -> int:
     report = evaluate(read_annotations(annotations_path), read_predictions(predictions_path))
     print(json.dumps(report) if as_json else format_report(report))
+    return 0
+
+
+def _describe(paths: list[str], as_json: bool) -> int:
+    from amr_lib.benchmark_stats import describe
+
+    rows = {path: describe(read_annotations(path)) for path in paths}
+    if as_json:
+        for path, row in rows.items():
+            print(json.dumps({"file": path, **row}))
+        return 0
+    print(f"{'file':<36}{'queries':>8}{'recs':>6}{'len s':>7}{'moments':>8}{'multi':>7}"
+          f"{'moment s':>9}{'cover':>7}")
+    for path, row in rows.items():
+        print(f"{Path(path).name[:35]:<36}{row['queries']:>8}{row['recordings']:>6}"
+              f"{row['duration_s']['mean']:>7.1f}{row['moments_per_query']:>8.2f}"
+              f"{row['multi_moment_share']:>7.0%}{row['moment_s']['median']:>9.1f}"
+              f"{row['coverage']['mean']:>7.0%}")
     return 0
 
 

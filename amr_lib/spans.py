@@ -108,3 +108,17 @@ def _is_torch(x: object) -> bool:
     # numpy-only users (metrics, the `amr evaluate` command) skip its ~1 s import.
     torch = sys.modules.get("torch")
     return torch is not None and isinstance(x, torch.Tensor)
+
+
+def merge_overlapping(spans_xx: np.ndarray) -> np.ndarray:
+    """``(N, 2)`` spans -> ``(M, 2)`` disjoint spans covering the same time, sorted by
+    start; spans that overlap or touch become one (numpy only)."""
+    spans = np.asarray(spans_xx, dtype=np.float64).reshape(-1, 2)
+    spans = spans[np.argsort(spans[:, 0], kind="stable")]
+    merged: list[list[float]] = []
+    for start, end in spans.tolist():
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return np.array(merged, dtype=np.float64).reshape(-1, 2)
