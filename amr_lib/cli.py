@@ -83,12 +83,13 @@ def _run(args: argparse.Namespace) -> int:
         return _describe(args.annotations, args.json)
     if args.command == "train" and args.features:
         return _train_released(args.features, args.annotations, args.valid, args.test,
-                               args.out, args.model, args.epochs, args.seed, args.device)
+                               args.out, args.model, args.epochs, args.seed, args.device,
+                               args.absent_share)
     if args.command == "train":
         if args.annotations or args.valid or args.test:
             raise ValueError("--annotations, --valid and --test go with --features DIR "
                              "(released features); a profile simulates its own splits")
-        return _train(args.profile, args.out, args.device, args.epochs)
+        return _train(args.profile, args.out, args.device, args.epochs, args.absent_share)
     if args.command == "predict" and args.features:
         return _predict_released(args.checkpoint, args.features, args.annotations, args.out,
                                  args.device)
@@ -117,7 +118,7 @@ def _run(args: argparse.Namespace) -> int:
         backgrounds=CorpusSpec(args.backgrounds, args.background_root, args.seed),
         split=args.split, out=args.out, seed=args.seed, max_segments=args.max_segments,
         write_audio=args.write_audio, sample_rate=args.sample_rate,
-        segment_s=args.segment_s, mean_gap_s=args.mean_gap_s)
+        segment_s=args.segment_s, mean_gap_s=args.mean_gap_s, instances=args.instances)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -168,6 +169,10 @@ def _parser() -> argparse.ArgumentParser:
                           help="background segment length in seconds (default %(default)s)")
     simulate.add_argument("--mean-gap-s", type=float, default=defaults.mean_gap_s,
                           help="mean exponential gap before each event (default %(default)s)")
+    simulate.add_argument("--instances", type=_instances, default=defaults.instances,
+                          metavar="FEWEST,MOST",
+                          help="place each drawn clip this many times (e.g. 2,5: queries with "
+                               "several relevant windows; default 1,1)")
 
     features = commands.add_parser(
         "features", help="extract sliding-window audio and query features of a simulated split",
@@ -203,6 +208,11 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--out", required=True, help="output folder")
     train.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     train.add_argument("--epochs", type=int, help="override the profile's number of epochs")
+    train.add_argument("--absent-share", type=float, default=0.0, metavar="F",
+                       help="pair this share of each batch with the text of a query about "
+                            "another recording, labelled 'no moment', so the top score says "
+                            "whether a sound is present; the threshold chosen on validation "
+                            "goes into the checkpoint (default %(default)s)")
     released = train.add_argument_group("released features (instead of a profile)")
     released.add_argument("--features", metavar="DIR",
                           help="folder of released features in Lighthouse's layout")
@@ -323,9 +333,9 @@ def _describe(paths: list[str], as_json: bool) -> int:
 
 def _simulate(clips: CorpusSpec, backgrounds: CorpusSpec, split: str, out: str, seed: int,
               max_segments: int | None, write_audio: bool, sample_rate: int, segment_s: float,
-              mean_gap_s: float) -> int:
+              mean_gap_s: float, instances: tuple[int, int] = (1, 1)) -> int:
     config = SimulationConfig(segment_s=segment_s, mean_gap_s=mean_gap_s,
-                              sample_rate=sample_rate)
+                              sample_rate=sample_rate, instances=instances)
     result = simulate_split(clips, backgrounds, split, config, seed, max_segments)
     folder = write_split(result, out, write_audio=write_audio)
     print(f"{folder}: {len(result.recipes)} segments, {len(result.annotations)} queries"
@@ -353,25 +363,35 @@ def _features(annotations: str, recipes: str, encoder: str, window_s: float, hop
     return 0
 
 
-def _train(profile_name: str, out: str, device: str, epochs: int | None) -> int:
+def _train(profile_name: str, out: str, device: str, epochs: int | None,
+           absent_share: float = 0.0) -> int:
     from amr_lib.experiment import export_run, train_profile
     from amr_lib.profiles import load_profile
     from amr_lib.train import is_main_process
 
-    run = train_profile(load_profile(profile_name), device=device, epochs=epochs)
+    run = train_profile(load_profile(profile_name), device=device, epochs=epochs,
+                        absent_share=absent_share)
     if is_main_process():
         folder = export_run(run, out)
         print(f"profile {profile_name!r}: best epoch {run.result.best_epoch} of "
               f"{len(run.result.history)}; test split ({run.summary['queries']['test']} "
               f"queries):")
         print(format_report(run.test_metrics))
+        presence = run.summary["presence"]
+        line = (f"present vs absent queries (test): AUROC of the top score "
+                f"{presence['test_auroc']:.3f}")
+        if "threshold" in presence:
+            line += (f"; at threshold {presence['threshold']:.3f}, "
+                     f"{presence['test_present_kept']:.0%} of present kept, "
+                     f"{presence['test_absent_refused']:.0%} of absent refused")
+        print(line)
         print(f"{folder / 'best.ckpt'}, {folder / 'metrics.json'}")
     return 0
 
 
 def _train_released(features: str, annotations: str | None, valid: str | None,
                     test: str | None, out: str, model: str, epochs: int | None, seed: int,
-                    device: str) -> int:
+                    device: str, absent_share: float) -> int:
     from amr_lib.features.released import ReleasedFeatures
     from amr_lib.released_run import train_released
     from amr_lib.train import is_main_process
@@ -379,7 +399,7 @@ def _train_released(features: str, annotations: str | None, valid: str | None,
     if not (annotations and valid):
         raise ValueError("--features needs --annotations TRAIN.jsonl and --valid VALID.jsonl")
     run = train_released(ReleasedFeatures(features), annotations, valid, out, test, model,
-                         epochs, seed, device)
+                         epochs, seed, device, absent_share)
     if is_main_process():
         summary = run.summary
         print(f"best epoch {summary['best_epoch']} of {summary['epochs']} "
@@ -437,6 +457,15 @@ def _experiment_arguments(parser: argparse.ArgumentParser, clap_adds: str) -> No
     parser.add_argument("--clap-model", help=f"CLAP hub id or local folder: adds {clap_adds}")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     parser.add_argument("--epochs", type=int, help="override the profile's number of epochs")
+
+
+def _instances(text: str) -> tuple[int, int]:
+    try:
+        fewest, most = (int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected FEWEST,MOST (two whole numbers), got "
+                                         f"{text!r}") from None
+    return fewest, most
 
 
 def _numbers(text: str) -> tuple[float, ...]:
@@ -511,11 +540,19 @@ def _retrieve(checkpoint: str, audio: str, query: str, top_k: int, as_json: bool
               device: str, clap_model: str | None, plot: str | None = None) -> int:
     from amr_lib.retrieve import Retriever
 
-    moments = Retriever.from_checkpoint(checkpoint, device, clap_model).retrieve(
-        audio, query, top_k)
+    retriever = Retriever.from_checkpoint(checkpoint, device, clap_model)
+    moments = retriever.retrieve(audio, query, top_k)
+    threshold = retriever.presence_threshold
     if as_json:
-        print(json.dumps([moment.to_json() for moment in moments]))
+        rows = [moment.to_json() for moment in moments]
+        if threshold is not None:
+            for row in rows:
+                row["above_threshold"] = row["score"] >= threshold
+        print(json.dumps(rows))
     else:
+        if retriever.found(moments) is False:
+            print(f"no match above the presence threshold {threshold:.3f} (best score "
+                  f"{moments[0].score:.3f}); the closest moments:")
         print(f"{'start_s':>8} {'end_s':>8} {'score':>6}")
         for moment in moments:
             print(f"{moment.start_s:>8.1f} {moment.end_s:>8.1f} {moment.score:>6.3f}")

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import torch
 from filelock import FileLock
 
 from amr_lib.cache import content_key, default_cache_root
@@ -29,8 +30,10 @@ from amr_lib.features.store import FeatureStore
 from amr_lib.features.windows import WindowConfig
 from amr_lib.lighthouse_jsonl import MomentPrediction, write_predictions
 from amr_lib.metrics import evaluate
-from amr_lib.model.am_detr import ARCHITECTURE_VERSION, AMDETRConfig
+from amr_lib.model.am_detr import AMDETR, ARCHITECTURE_VERSION, AMDETRConfig
 from amr_lib.model.data import MomentSplit
+from amr_lib.presence import CHECKPOINT_KEY as PRESENCE_KEY
+from amr_lib.presence import presence_auroc, presence_pairs, top_scores
 from amr_lib.profiles import Profile
 from amr_lib.train import (
     BEST,
@@ -38,6 +41,7 @@ from amr_lib.train import (
     TrainResult,
     is_main_process,
     predict_split,
+    read_am_detr_checkpoint,
     resolve_device,
     train_am_detr,
 )
@@ -122,13 +126,14 @@ def model_config(profile: Profile) -> AMDETRConfig:
 
 
 def training_config(profile: Profile, device: str = "auto", epochs: int | None = None,
-                    seed: int | None = None) -> TrainingConfig:
+                    seed: int | None = None, absent_share: float = 0.0) -> TrainingConfig:
     """``seed`` (default: the profile's) seeds AM-DETR's initialisation and batches only;
-    data and features stay the profile's."""
+    data and features stay the profile's. ``absent_share`` of each batch is paired with
+    absent texts (:meth:`MomentSplit.absent_texts`)."""
     setup = profile.retrieval
     return TrainingConfig(epochs=epochs or setup.epochs, batch_size=setup.batch_size,
                           lr=setup.lr, seed=profile.seed if seed is None else seed,
-                          device=device)
+                          device=device, absent_share=absent_share)
 
 
 @dataclass
@@ -145,10 +150,12 @@ class ProfileRun:
 
 def train_profile(profile: Profile, device: str = "auto", epochs: int | None = None,
                   progress: bool = True, runs_root: str | Path | None = None,
-                  seed: int | None = None, clap_model: str | None = None) -> ProfileRun:
+                  seed: int | None = None, clap_model: str | None = None,
+                  absent_share: float = 0.0) -> ProfileRun:
     """Run (or load) the whole chain of ``profile`` and score the best model on test.
 
-    ``seed`` overrides the training seed (not the data's); ``clap_model`` as in
+    ``seed`` overrides the training seed (not the data's); ``absent_share`` as in
+    :func:`training_config`; ``clap_model`` as in
     :func:`feature_encoder`. ``splits`` of the result are the profile's own; training
     reads :func:`training_tensors` of its training split. The run folder is
     ``runs_root/<key>`` (default: the cache's ``am_detr_runs``)."""
@@ -158,7 +165,7 @@ def train_profile(profile: Profile, device: str = "auto", epochs: int | None = N
                if name != "train"}
     tensors["train"] = training_tensors(profile, encoder, splits["train"])
     window = window_config(profile)
-    config = training_config(profile, device, epochs, seed)
+    config = training_config(profile, device, epochs, seed, absent_share)
     detr = model_config(profile).with_inputs(tensors["train"].audio_dim,
                                              tensors["train"].text_dim)
     material = {"version": RUN_VERSION, "architecture": ARCHITECTURE_VERSION,
@@ -185,11 +192,31 @@ def train_profile(profile: Profile, device: str = "auto", epochs: int | None = N
                "epochs": len(result.history), "valid": result.best_metrics,
                "test": test_metrics,
                "queries": {name: len(t) for name, t in tensors.items()},
-               "model": detr.to_json()}
+               "model": detr.to_json(),
+               "presence": presence_summary(result.model, tensors["test"], run_dir,
+                                            profile.seed, device_used)}
     if is_main_process():
         write_predictions(run_dir / "test_predictions.jsonl", predictions)
         (run_dir / "metrics.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     return ProfileRun(result, test_metrics, predictions, splits, run_dir, summary)
+
+
+def presence_summary(model: AMDETR, test: MomentSplit, run_dir: Path, seed: int,
+                     device: torch.device | str) -> dict[str, Any]:
+    """How well the best model's top score tells present from absent test queries: the
+    AUROC, and with the threshold stored in the checkpoint (if it has one) the share of
+    present pairs kept and of absent pairs refused."""
+    pairs = presence_pairs(test, seed)
+    scores = top_scores(model, test, pairs, device=device)
+    present = pairs.present
+    summary: dict[str, Any] = {"test_auroc": presence_auroc(scores, present)}
+    stored = read_am_detr_checkpoint(run_dir / BEST)["extra"].get(PRESENCE_KEY)
+    if stored is not None:
+        above = scores >= stored["threshold"]
+        summary.update(threshold=stored["threshold"], valid_auroc=stored["valid_auroc"],
+                       test_present_kept=float(above[present].mean()),
+                       test_absent_refused=float((~above[~present]).mean()))
+    return summary
 
 
 def export_run(run: ProfileRun, out_dir: str | Path) -> Path:

@@ -50,7 +50,7 @@ def train_released(features: ReleasedFeatures, train_path: str | Path,
                    valid_path: str | Path, out_dir: str | Path,
                    test_path: str | Path | None = None, model: str = "paper",
                    epochs: int | None = None, seed: int = 0, device: str = "auto",
-                   progress: bool = True) -> ReleasedRun:
+                   absent_share: float = 0.0, progress: bool = True) -> ReleasedRun:
     """Train AM-DETR on ``features`` for the queries of ``train_path``, keep the epoch
     best on ``valid_path``, and score it on ``test_path`` when given. Writes
     ``out_dir/{best,last}.ckpt``, ``history.csv`` and ``metrics.json`` (plus
@@ -61,7 +61,8 @@ def train_released(features: ReleasedFeatures, train_path: str | Path,
               for name, path in (("train", train_path), ("valid", valid_path))}
     recipe = RetrievalSetup()                     # the paper's optimisation values
     config = TrainingConfig(epochs=epochs or recipe.epochs, batch_size=recipe.batch_size,
-                            lr=recipe.lr, seed=seed, device=device)
+                            lr=recipe.lr, seed=seed, device=device,
+                            absent_share=absent_share)
     detr = PRESETS[model]().with_inputs(splits["train"].audio_dim, splits["train"].text_dim)
     result = train_am_detr(detr, splits["train"], splits["valid"], config, out_dir,
                            extra={RELEASED: features.reference()}, progress=progress)

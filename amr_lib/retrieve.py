@@ -34,6 +34,7 @@ from amr_lib.features.windows import WindowConfig
 from amr_lib.lighthouse_jsonl import MomentAnnotation, MomentPrediction
 from amr_lib.model.am_detr import AMDETR
 from amr_lib.model.postprocess import TOP_K, ranked_moments
+from amr_lib.presence import CHECKPOINT_KEY as PRESENCE_KEY
 from amr_lib.progress import progress_bar
 from amr_lib.spans import temporal_iou
 from amr_lib.train import load_am_detr, read_am_detr_checkpoint
@@ -84,7 +85,8 @@ class Retriever(FileRetriever):
     """AM-DETR with its feature encoder (see the module docstring)."""
 
     def __init__(self, model: AMDETR, encoder, window: WindowConfig, chunk_frames: int,
-                 device: str | torch.device = "cpu") -> None:
+                 device: str | torch.device = "cpu",
+                 presence_threshold: float | None = None) -> None:
         if chunk_frames < 1:
             raise ValueError(f"chunk_frames must be positive, got {chunk_frames}")
         self.device = torch.device(device)
@@ -92,6 +94,16 @@ class Retriever(FileRetriever):
         self.encoder = encoder
         self.window = window
         self.chunk_frames = chunk_frames
+        # the top score above which the queried sound counts as present (chosen on
+        # validation with absent queries); None: the model was trained without them
+        self.presence_threshold = presence_threshold
+
+    def found(self, moments: list[Moment]) -> bool | None:
+        """Whether the best of ``moments`` passes the presence threshold (``None``: this
+        model has none, its scores say where a sound would be, not whether it is)."""
+        if self.presence_threshold is None:
+            return None
+        return bool(moments) and moments[0].score >= self.presence_threshold
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str = "cpu",
@@ -109,8 +121,10 @@ class Retriever(FileRetriever):
                              "made its inputs; it was not written by `amr train`")
         encoder, window = encoder_from_reference(extra["features"], str(path), device,
                                                  clap_model)
+        presence = extra.get(PRESENCE_KEY)
         return cls(load_am_detr(path, device), encoder, window,
-                   int(checkpoint["train_frames"]), device)
+                   int(checkpoint["train_frames"]), device,
+                   None if presence is None else float(presence["threshold"]))
 
     @torch.no_grad()
     def retrieve_frames(self, frames: np.ndarray, query: str, top_k: int = 5,

@@ -50,6 +50,9 @@ class SimulationConfig:
     trim_threshold_db: float = CODE_THRESHOLD_DB  # the paper's text says 20 dB
     sample_rate: int = SAMPLE_RATE          # Hz of rendered mixtures (released data: 32 kHz)
     label_decimals: int = 1                 # relevant_windows rounding (0.1 s)
+    # instances of each drawn clip in a segment, (fewest, most): (1, 1) is the paper's
+    # one-event-per-query; e.g. (2, 5) gives queries with several relevant windows
+    instances: tuple[int, int] = (1, 1)
 
     def __post_init__(self) -> None:
         if not (self.segment_s > 0 and self.hop_s > 0 and self.mean_gap_s > 0):
@@ -61,6 +64,15 @@ class SimulationConfig:
             object.__setattr__(self, name, (float(low), float(high)))
         if self.sample_rate <= 0:
             raise ValueError(f"sample_rate must be positive, got {self.sample_rate}")
+        fewest, most = self.instances
+        if not 1 <= fewest <= most:
+            raise ValueError(f"instances must be (fewest, most) with 1 <= fewest <= most, "
+                             f"got {self.instances}")
+        object.__setattr__(self, "instances", (int(fewest), int(most)))
+
+    @property
+    def multi_moment(self) -> bool:
+        return self.instances != (1, 1)
 
     @classmethod
     def paper(cls) -> SimulationConfig:
@@ -74,12 +86,16 @@ class SimulationConfig:
         return cls(segment_s=30.0, mean_gap_s=10.0)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        values = asdict(self)
+        if not self.multi_moment:      # absent at (1, 1): earlier descriptions stay equal
+            del values["instances"]
+        return values
 
     @classmethod
     def from_json(cls, values: dict[str, Any]) -> SimulationConfig:
         return cls(**{**values, "foreground_gain_db": tuple(values["foreground_gain_db"]),
-                      "background_gain_db": tuple(values["background_gain_db"])})
+                      "background_gain_db": tuple(values["background_gain_db"]),
+                      "instances": tuple(values.get("instances", (1, 1)))})
 
 
 @dataclass(frozen=True)
@@ -214,6 +230,12 @@ def sample_recipes(segments: Sequence[BackgroundSegment], clips: Sequence[Trimme
     segment is the same as drawing clips uniformly without replacement, one at a time,
     which is what this does (a full shuffle of thousands of clips per segment is wasted).
     Queries are numbered ``00000, 00001, ...`` in segment order.
+
+    With ``config.instances = (fewest, most)`` other than ``(1, 1)``, each drawn clip is
+    due ``k ~ U{fewest..most}`` times: after each gap the next event is, with probability
+    one half, a further instance of a clip still due (chosen uniformly), otherwise a new
+    clip. Every instance keeps the clip's query (qid and caption) and gets its own gain;
+    the walk stops as before, so a query may end with fewer instances than were due.
     """
     if not clips:
         raise CorpusError("no usable clips to place: the clip corpus split is empty")
@@ -221,19 +243,32 @@ def sample_recipes(segments: Sequence[BackgroundSegment], clips: Sequence[Trimme
     recipes, next_qid = [], 0
     for segment in segments:
         events, used, clock = [], set(), 0.0
-        while len(used) < len(clips):
+        due: dict[int, list] = {}       # clip index -> [qid, caption, instances still due]
+        while due or len(used) < len(clips):
             clock += rng.exponential(config.mean_gap_s)
-            index = _draw_unused(rng, len(clips), used)
+            again = bool(due) and (len(used) == len(clips) or rng.random() < 0.5)
+            index = (list(due)[rng.integers(len(due))] if again
+                     else _draw_unused(rng, len(clips), used))
             clip = clips[index]
             onset, clock = clock, clock + clip.duration_s
             if clock > segment.duration_s:
                 break
-            used.add(index)
-            caption = clip.captions[rng.integers(len(clip.captions))]
+            if again:
+                qid, caption, _ = due[index]
+                due[index][2] -= 1
+                if due[index][2] == 0:
+                    del due[index]
+            else:
+                used.add(index)
+                qid, caption = f"{next_qid:05d}", clip.captions[rng.integers(len(clip.captions))]
+                next_qid += 1
+                if config.multi_moment:
+                    extra = int(rng.integers(config.instances[0], config.instances[1] + 1)) - 1
+                    if extra:
+                        due[index] = [qid, caption, extra]
             gain = rng.uniform(*config.foreground_gain_db)
-            events.append(EventRecipe(f"{next_qid:05d}", clip.clip_id, caption, onset,
-                                      clip.start_s, clip.duration_s, gain))
-            next_qid += 1
+            events.append(EventRecipe(qid, clip.clip_id, caption, onset, clip.start_s,
+                                      clip.duration_s, gain))
         recipes.append(MixtureRecipe(segment.vid, segment.recording_id, segment.start_s,
                                      segment.duration_s,
                                      rng.uniform(*config.background_gain_db), tuple(events)))
@@ -242,12 +277,22 @@ def sample_recipes(segments: Sequence[BackgroundSegment], clips: Sequence[Trimme
 
 def annotations_from_recipes(recipes: Iterable[MixtureRecipe],
                              config: SimulationConfig) -> list[MomentAnnotation]:
-    """One Lighthouse annotation per event; segments without events give no query."""
+    """One Lighthouse annotation per query: its events' windows in time order (one event
+    per query unless the simulation placed several instances); segments without events
+    give no query."""
     decimals = config.label_decimals
-    return [MomentAnnotation(event.qid, event.caption, recipe.duration_s, recipe.vid,
-                             [[round(event.onset_s, decimals),
-                               round(event.onset_s + event.duration_s, decimals)]])
-            for recipe in recipes for event in recipe.events]
+    annotations = []
+    for recipe in recipes:
+        windows: dict[str, list[list[float]]] = {}
+        captions = {}
+        for event in recipe.events:
+            windows.setdefault(event.qid, []).append(
+                [round(event.onset_s, decimals),
+                 round(event.onset_s + event.duration_s, decimals)])
+            captions[event.qid] = event.caption
+        annotations += [MomentAnnotation(qid, captions[qid], recipe.duration_s, recipe.vid,
+                                         found) for qid, found in windows.items()]
+    return annotations
 
 
 def write_recipes(path: str | Path, recipes: Iterable[MixtureRecipe]) -> None:

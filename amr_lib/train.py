@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.distributed as dist
 
@@ -37,6 +38,8 @@ from amr_lib.model.criterion import LossConfig, SetCriterion
 from amr_lib.model.data import MomentSplit
 from amr_lib.model.matcher import MatcherConfig
 from amr_lib.model.postprocess import ranked_moments
+from amr_lib.presence import CHECKPOINT_KEY as PRESENCE_KEY
+from amr_lib.presence import calibrate
 from amr_lib.progress import progress_bar
 
 CHECKPOINT_FORMAT = "amr_lib.am_detr"
@@ -57,6 +60,7 @@ class TrainingConfig:
     device: str = "auto"                  # "auto": CUDA when available, else CPU
     precision: str = "auto"               # "auto": bf16 on CUDA, fp32 elsewhere; or "fp32"
     negative_pairs: bool = True           # saliency against the batch's rolled texts
+    absent_share: float = 0.0             # share of each batch paired with an absent text
     eval_batch_size: int = 256
     loss: LossConfig = field(default_factory=LossConfig)
 
@@ -65,9 +69,14 @@ class TrainingConfig:
             raise ValueError(f"epochs and batch sizes must be positive: {self}")
         if self.precision not in ("auto", "bf16", "fp32"):
             raise ValueError(f"precision must be auto, bf16 or fp32, got {self.precision!r}")
+        if not 0 <= self.absent_share < 1:
+            raise ValueError(f"absent_share must be in [0, 1), got {self.absent_share}")
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        values = asdict(self)
+        if not self.absent_share:    # absent at 0: runs made before the option keep their key
+            del values["absent_share"]
+        return values
 
     @classmethod
     def from_json(cls, values: dict[str, Any]) -> TrainingConfig:
@@ -160,6 +169,10 @@ def train_am_detr(model_config: AMDETRConfig, train: MomentSplit, valid: MomentS
             dist.barrier()
     if world > 1:
         dist.barrier()
+    if rank == 0 and config.absent_share and history:
+        _store_presence_threshold(out_dir / BEST, valid_on, config, device)
+    if world > 1:
+        dist.barrier()
     best_model = load_am_detr(out_dir / BEST, device)
     best = max(history, key=lambda row: row["valid_mAP"]) if history else {}
     return TrainResult(best_model, history, int(best.get("epoch", 0)),
@@ -174,8 +187,14 @@ def _train_epoch(model: torch.nn.Module, criterion: SetCriterion,
     model.train()
     totals: dict[str, float] = {}
     steps = 0
+    # absent pairs drawn per epoch from (seed, epoch): a resumed run sees the same ones
+    absent = np.random.default_rng([config.seed, epoch]) if config.absent_share else None
     for rows in epoch_batches(len(split), config.batch_size, config.seed, epoch, device):
-        batch = split.batch(rows[rank::world])
+        if absent is None:
+            batch = split.batch(rows[rank::world])
+        else:
+            texts = split.absent_texts(rows, config.absent_share, absent)
+            batch = split.batch(rows[rank::world], texts[rank::world])
         with autocast(device, config.precision):
             outputs = model(**batch.model_inputs(config.negative_pairs))
         losses = criterion(outputs, batch.targets)
@@ -283,6 +302,19 @@ def _resume(path: Path, model: AMDETR, optimizer: torch.optim.Optimizer,
     if "cuda" in checkpoint["rng"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(checkpoint["rng"]["cuda"])
     return list(checkpoint["history"])
+
+
+def _store_presence_threshold(path: Path, valid: MomentSplit, config: TrainingConfig,
+                              device: torch.device) -> None:
+    """Choose the best model's presence threshold on ``valid`` (present and absent pairs)
+    and keep it in the checkpoint, unless it is there already."""
+    checkpoint = read_am_detr_checkpoint(path)
+    if PRESENCE_KEY in checkpoint["extra"]:
+        return
+    threshold = calibrate(load_am_detr(path, device), valid, config.seed,
+                          config.eval_batch_size, device)
+    checkpoint["extra"][PRESENCE_KEY] = threshold.to_json()
+    write_checkpoint(path, checkpoint)
 
 
 def _write_history(out_dir: Path, history: list[dict[str, float]]) -> None:

@@ -67,6 +67,23 @@ def test_cli_simulate_writes_a_complete_folder(data_root, tmp_path, capsys):
         assert 0 <= start < end <= 30.0 and end - start <= 5.0 + 1e-9  # ESC-50 clips last 5 s
 
 
+def test_cli_simulates_queries_with_several_moments(data_root, tmp_path, capsys):
+    out = tmp_path / "multi"
+    arguments = ["simulate", "--clips", "esc50", "--clip-root", str(data_root / "esc50"),
+                 "--backgrounds", "folder", "--background-root",
+                 str(data_root / "urban_ambience" / "audio"), "--split", "test",
+                 "--max-segments", "12", "--segment-s", "30", "--mean-gap-s", "4"]
+    assert main([*arguments, "--out", str(out), "--instances", "2,4"]) == 0
+    description = json.loads((out / "simulation.json").read_text())
+    assert description["config"]["instances"] == [2, 4]
+    counts = [len(a.relevant_windows) for a in read_annotations(out / "annotations.jsonl")]
+    assert max(counts) >= 2 and max(counts) <= 4
+    with pytest.raises(SystemExit) as refused:
+        main([*arguments, "--out", str(tmp_path / "bad"), "--instances", "2"])
+    assert refused.value.code == 2
+    assert "expected FEWEST,MOST" in capsys.readouterr().err
+
+
 def test_cli_refuses_backgrounds_shorter_than_a_segment(data_root, tmp_path, capsys):
     out = tmp_path / "sim"
     code = main(["simulate", "--clips", "esc50", "--clip-root", str(data_root / "esc50"),

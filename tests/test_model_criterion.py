@@ -152,14 +152,26 @@ def test_a_recording_without_moments():
     assert all(torch.isfinite(value) for value in losses.values())
     for name in ("loss_span", "loss_giou", "loss_span_0", "loss_giou_0", "loss_saliency"):
         assert float(losses[name].detach()) == 0.0, name
+    # an absent pair: its background labels count fully, not at the 0.1 weight
     background = logits.detach().log_softmax(-1)[..., BACKGROUND]
-    assert float(losses["loss_label"].detach()) == pytest.approx(float(-0.1 * background.mean()),
+    assert float(losses["loss_label"].detach()) == pytest.approx(float(-background.mean()),
                                                         rel=1e-5)
     criterion.total(losses).backward()
     # everything is pushed to background: gradient descent lowers every foreground logit
     assert (logits.grad[..., FOREGROUND] > 0).all()
     assert (logits.grad[..., BACKGROUND] < 0).all()
     assert spans.grad is not None and (spans.grad == 0).all()
+
+
+def test_label_loss_by_hand_for_an_absent_and_a_present_query():
+    probabilities = np.array([[0.3, 0.8], [0.45, 0.9]])    # foreground probabilities
+    spans = torch.tensor([[[0.2, 0.1], [0.6, 0.2]], [[0.4, 0.2], [0.7, 0.1]]])
+    targets = [torch.zeros(0, 2), torch.tensor([[0.4, 0.2]])]   # query 0 is absent
+    losses = SetCriterion().set_losses(
+        {"pred_logits": logits_with_foreground(probabilities), "pred_spans": spans}, targets)
+    terms = [-math.log(1 - 0.3), -math.log(1 - 0.8),            # absent: weight 1
+             -math.log(0.45), -0.1 * math.log(1 - 0.9)]         # matched, unmatched at 0.1
+    assert float(losses["loss_label"]) == pytest.approx(np.mean(terms), rel=1e-5)
 
 
 def test_recordings_without_moments_do_not_dilute_the_span_loss():

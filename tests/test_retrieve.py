@@ -187,6 +187,32 @@ def test_retrieve_command_prints_json(trained, tmp_path, capsys):
     assert all(0 <= m["start_s"] <= m["end_s"] <= 20 for m in moments)
 
 
+def test_retrieve_says_when_nothing_passes_the_presence_threshold(trained, tmp_path,
+                                                                  capsys):
+    run, _ = trained
+    metrics = json.loads((run / "metrics.json").read_text())
+    # trained without absent queries: an AUROC is measured, but no threshold is stored
+    assert 0 <= metrics["presence"]["test_auroc"] <= 1
+    assert "threshold" not in metrics["presence"]
+    audio = tmp_path / "tone.wav"
+    time = np.arange(16_000 * 20) / 16_000
+    write_wav(audio, (0.3 * np.sin(2 * np.pi * 440 * time)).astype(np.float32), 16_000)
+    checkpoint = torch.load(run / "best.ckpt", weights_only=True)
+    for threshold, found in ((1.5, False), (0.0, True)):
+        checkpoint["extra"]["presence"] = {"threshold": threshold, "valid_auroc": 0.9,
+                                           "valid_balanced_accuracy": 0.8}
+        path = tmp_path / f"presence_{threshold}.ckpt"
+        torch.save(checkpoint, path)
+        assert main(["retrieve", "--checkpoint", str(path), str(audio), "a dog barks"]) == 0
+        text = capsys.readouterr().out
+        assert ("no match above the presence threshold 1.500" in text) is not found
+        assert main(["retrieve", "--checkpoint", str(path), str(audio), "a dog barks",
+                     "--json"]) == 0
+        moments = json.loads(capsys.readouterr().out)
+        assert {m["above_threshold"] for m in moments} == {found}
+    assert Retriever.from_checkpoint(path).found([]) is False
+
+
 def test_retrieve_draws_the_moments_on_the_spectrogram(trained, tmp_path, capsys):
     run, sim = trained
     audio = next((sim / "audio").glob("*.wav"))

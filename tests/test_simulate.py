@@ -1,4 +1,5 @@
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -170,3 +171,46 @@ def test_config_presets_and_validation():
         SimulationConfig(foreground_gain_db=(5, -5))
     with pytest.raises(ValueError, match="positive"):
         SimulationConfig(mean_gap_s=0)
+
+
+def test_one_instance_per_clip_places_exactly_what_algorithm_1_placed_before():
+    # golden recipes written by the simulation before the multi-moment option (fe0266f):
+    # 40 segments, 30 clips of 7 s, seed 5
+    segments = [BackgroundSegment("walk", float(i), 60.0) for i in range(40)]
+    clips = constant_clips(30, 7.0)
+    recipes = sample_recipes(segments, clips, SimulationConfig(), seed=5)
+    golden = Path(__file__).parent / "data" / "recipes_before_multi_moment.jsonl"
+    assert recipes == read_recipes(golden)
+    assert sum(len(r.events) for r in recipes) > 40
+    assert "instances" not in SimulationConfig().to_json()    # cache keys stay as they were
+
+
+def test_several_instances_give_queries_with_several_windows():
+    segments = [BackgroundSegment("walk", float(i), 60.0) for i in range(300)]
+    config = SimulationConfig(mean_gap_s=8.0, instances=(2, 5))
+    recipes = sample_recipes(segments, constant_clips(60, 4.0), config, seed=1)
+    counts = []
+    for recipe in recipes:
+        ends = 0.0
+        for event in recipe.events:          # in time order, never overlapping
+            assert event.onset_s > ends
+            ends = event.onset_s + event.duration_s
+        assert ends <= 60.0
+        by_query = {}
+        for event in recipe.events:
+            by_query.setdefault(event.qid, []).append(event)
+        for events in by_query.values():
+            assert len({(e.clip_id, e.caption) for e in events}) == 1   # one clip, one caption
+            counts.append(len(events))
+    assert max(counts) == 5 and min(counts) >= 1
+    # the walk stops at the segment end, so some queries keep fewer instances than due
+    assert np.mean(np.array(counts) >= 2) > 0.35
+    annotations = annotations_from_recipes(recipes, config)
+    assert sorted(len(a.relevant_windows) for a in annotations) == sorted(counts)
+    for annotation in annotations:
+        windows = annotation.relevant_windows
+        assert (windows[1:, 0] >= windows[:-1, 1]).all()   # sorted, disjoint (may touch at 0.1 s)
+        assert windows.min() >= 0 and windows.max() <= annotation.duration
+    assert SimulationConfig.from_json(config.to_json()) == config
+    with pytest.raises(ValueError, match="instances"):
+        SimulationConfig(instances=(3, 2))

@@ -3,7 +3,8 @@
 - ``loss_span``: L1 between matched predicted and true ``(center, width)`` (normalised);
 - ``loss_giou``: ``1 - gIoU`` of the matched pairs (start/end);
 - ``loss_label``: 2-way cross-entropy over all K predictions, unmatched ones labelled
-  background, whose class weight is 0.1;
+  background, whose class weight is 0.1 (1 for an absent pair, a query whose sound is
+  not in the recording: all its K predictions are background and all must go down);
 - ``loss_saliency``: three terms on the per-frame saliency scores, summed:
   a margin-0.2 hinge between frames inside and outside the moment (QD-DETR samples two
   pairs per query; we average every pair, the exact expectation), a rank contrastive term
@@ -98,9 +99,15 @@ class SetCriterion(nn.Module):
         classes = torch.full(logits.shape[:2], BACKGROUND, dtype=torch.int64,
                              device=logits.device)
         classes[batch_index, pred_index] = FOREGROUND
-        losses = {"loss_label": F.cross_entropy(logits.transpose(1, 2), classes,
-                                                self.class_weight.to(logits), reduction="none"
-                                                ).mean()}
+        per_prediction = F.cross_entropy(logits.transpose(1, 2), classes,
+                                         self.class_weight.to(logits), reduction="none")
+        # an absent pair (no true moment) must push every score down, its best one above
+        # all: its background labels count fully instead of at DETR's down-weighting
+        absent = torch.tensor([len(s) == 0 for s in spans_cxw], device=logits.device)
+        per_prediction = torch.where(absent[:, None],
+                                     per_prediction / self.config.background_weight,
+                                     per_prediction)
+        losses = {"loss_label": per_prediction.mean()}
         if len(matched) == 0:            # no moment in the whole batch: nothing to regress
             zero = spans.sum() * 0.0
             return {"loss_span": zero, "loss_giou": zero, **losses}

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -83,22 +84,75 @@ class MomentSplit:
                  if isinstance(getattr(self, f.name), torch.Tensor)}
         return replace(self, **moved)
 
-    def batch(self, rows: torch.Tensor) -> MomentBatch:
+    def batch(self, rows: torch.Tensor, text_rows: torch.Tensor | None = None
+              ) -> MomentBatch:
         """Gather the queries at ``rows (B,)`` (on this split's device), trimmed to the
-        longest recording and query in the batch."""
+        longest recording and query in the batch.
+
+        ``text_rows (B,)`` pairs the recording of ``rows[i]`` with the text of query
+        ``text_rows[i]`` instead of its own; where the two differ the pair is *absent*
+        (see :meth:`absent_texts`): no moment, no salient frame, every prediction
+        background."""
         rows = rows.to(self.recording.device)
+        text_rows = rows if text_rows is None else text_rows.to(rows.device)
+        present = text_rows == rows
         recordings = self.recording[rows]
         audio_mask = self.audio_mask[recordings]
         frames = int(audio_mask.sum(1).max())
-        token_mask = self.token_mask[rows]
+        token_mask = self.token_mask[text_rows]
         length = int(token_mask.sum(1).max())
-        counts = self.span_count[rows].tolist()
+        counts = (self.span_count[rows] * present).tolist()
         spans = self.spans_cxw[rows]
         targets = MomentTargets(
             spans_cxw=[spans[i, :count] for i, count in enumerate(counts)],
-            saliency=self.saliency[rows, :frames], audio_mask=audio_mask[:, :frames])
+            saliency=self.saliency[rows, :frames] * present[:, None],
+            audio_mask=audio_mask[:, :frames])
         return MomentBatch(self.audio[recordings, :frames], audio_mask[:, :frames],
-                           self.tokens[rows, :length], token_mask[:, :length], targets, rows)
+                           self.tokens[text_rows, :length], token_mask[:, :length], targets,
+                           rows)
+
+    def absent_texts(self, rows: torch.Tensor, share: float, rng: np.random.Generator
+                     ) -> torch.Tensor:
+        """``(B,)`` text rows for :meth:`batch`: each row's own query, except at
+        ``round(share * B)`` positions drawn by ``rng``, which get the text of a query
+        about another recording that none of this recording's queries shares (compared
+        in lower case). The sound such a text describes was not placed in the recording,
+        unless the same kind of sound came with another caption (a label noise of about
+        the chance that two events share a class)."""
+        if not 0 <= share <= 1:
+            raise ValueError(f"absent share must be in [0, 1], got {share}")
+        text_rows = rows.clone()
+        count = round(share * len(rows))
+        if count == 0:
+            return text_rows
+        takers = rng.choice(len(rows), count, replace=False)
+        text_rows[torch.from_numpy(takers).to(rows.device)] = torch.from_numpy(
+            self._absent_donors(rows.cpu().numpy()[takers], rng)).to(rows.device)
+        return text_rows
+
+    def _absent_donors(self, takers: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """For each row in ``takers``, a query of another recording whose text none of the
+        taker's recording's queries has (rejection sampling)."""
+        text_id, recording, pairs, texts = self._text_index
+        donors = rng.integers(len(self), size=len(takers))
+        for _ in range(100):
+            bad = ((recording[donors] == recording[takers])
+                   | np.isin(recording[takers] * texts + text_id[donors], pairs))
+            if not bad.any():
+                return donors
+            donors[bad] = rng.integers(len(self), size=int(bad.sum()))
+        raise ValueError("no absent pair found: the split needs queries about at least two "
+                         "recordings with different texts")
+
+    @cached_property
+    def _text_index(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """Text id and recording of each query, the (recording, text) pairs that occur
+        as ``recording * texts + text``, and the number of distinct texts."""
+        _, text_id = np.unique([a.query.strip().lower() for a in self.annotations],
+                               return_inverse=True)
+        recording = self.recording.cpu().numpy()
+        texts = int(text_id.max()) + 1
+        return text_id, recording, np.unique(recording * texts + text_id), texts
 
     def recording_subset(self, share: float, seed: int) -> MomentSplit:
         """The queries of ``ceil(share * V)`` recordings drawn by ``seed``; a smaller share
