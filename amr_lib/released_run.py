@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from amr_lib.features.released import CHECKPOINT_KEY as RELEASED
 from amr_lib.features.released import ReleasedFeatures
 from amr_lib.lighthouse_jsonl import MomentPrediction, read_annotations, write_predictions
 from amr_lib.metrics import evaluate
@@ -35,7 +36,6 @@ from amr_lib.train import (
     train_am_detr,
 )
 
-RELEASED = "released_features"     # the checkpoint's ``extra`` key for these inputs
 PRESETS = {"paper": AMDETRConfig.paper, "quick": AMDETRConfig.quick}
 
 

@@ -30,6 +30,7 @@ import torch
 from amr_lib.baseline import BaselineParams, detect, frame_similarity, read_params
 from amr_lib.features.encoders import encoder_from_file_reference, encoder_from_reference
 from amr_lib.features.long_audio import embed_file
+from amr_lib.features.released import CHECKPOINT_KEY as RELEASED_FEATURES
 from amr_lib.features.windows import WindowConfig
 from amr_lib.lighthouse_jsonl import MomentAnnotation, MomentPrediction
 from amr_lib.model.am_detr import AMDETR
@@ -112,7 +113,7 @@ class Retriever(FileRetriever):
         a local copy of CLAP's weights when the checkpoint uses CLAP."""
         checkpoint = read_am_detr_checkpoint(path)
         extra = checkpoint["extra"]
-        if "released_features" in extra:
+        if RELEASED_FEATURES in extra:
             raise ValueError(f"{path}: this model was trained on released pre-extracted "
                              "features and has no encoder to embed audio; predict with "
                              "`amr predict --features DIR`")

@@ -32,6 +32,7 @@ AUDIO_KEY = "features"
 TOKENS_KEY = "last_hidden_state"
 MAX_QUERY_TOKENS = 32           # Lighthouse's max_q_l
 CLIP_LENGTH_S = 1.0             # Lighthouse's clip_length for Clotho-Moment, UnAV, TUT, CASTELLA
+CHECKPOINT_KEY = "released_features"   # in a checkpoint's extra: ReleasedFeatures.reference()
 
 
 class ReleasedFeatureError(ValueError):
