@@ -40,6 +40,8 @@ class Answer:
     moments: list[Moment]
     audio: np.ndarray               # (N,) the recording at the encoder's rate
     sample_rate: int
+    present: bool | None = None     # the best moment passes the model's presence threshold
+                                    # (None: the model has no threshold)
 
 
 class DemoSession:
@@ -80,7 +82,9 @@ class DemoSession:
         frames, audio = self.recording(path)
         moments = self.retriever.retrieve_frames(frames, query, int(top_k),
                                                  duration_s=len(audio) / self.sample_rate)
-        return Answer(moments, audio, self.sample_rate)
+        found = getattr(self.retriever, "found", None)      # the baseline has no threshold
+        return Answer(moments, audio, self.sample_rate,
+                      None if found is None else found(moments))
 
 
 def moment_clip(answer: Answer, moment: Moment) -> tuple[int, np.ndarray]:
@@ -128,6 +132,10 @@ def build_app(session: DemoSession, examples: list[tuple[str, str]] = ()):
             answer = session.answer(path, query, top_k)
         except DemoInputError as error:
             raise gr.Error(str(error), print_exception=False) from None
+        if answer.present is False:
+            gr.Warning(f"no match above the model's presence threshold "
+                       f"{session.retriever.presence_threshold:.2f}: these are the closest "
+                       "moments, not a sound that is there")
         rows = [[rank, round(m.start_s, 1), round(m.end_s, 1), round(m.score, 3)]
                 for rank, m in enumerate(answer.moments, start=1)]
         figure = answer_figure(answer, query.strip())

@@ -45,6 +45,15 @@ def test_an_answer_has_ranked_moments_and_their_audio(tiny):
     assert all(0 <= m.start_s < m.end_s <= 60.0 for m in answer.moments)
 
 
+def test_an_answer_says_whether_it_passes_the_presence_threshold(tiny, monkeypatch):
+    session, path, query, _, _ = tiny
+    assert session.answer(str(path), query).present is None      # trained without absent
+    monkeypatch.setattr(session.retriever, "presence_threshold", 1.5)
+    assert session.answer(str(path), query).present is False
+    monkeypatch.setattr(session.retriever, "presence_threshold", 0.0)
+    assert session.answer(str(path), query).present is True
+
+
 def test_a_recording_is_embedded_once_for_many_queries(tiny, monkeypatch):
     session, path, query, _, root = tiny
     copy = root / "copy.wav"                      # same content, another upload path
