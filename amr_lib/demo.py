@@ -82,9 +82,7 @@ class DemoSession:
         frames, audio = self.recording(path)
         moments = self.retriever.retrieve_frames(frames, query, int(top_k),
                                                  duration_s=len(audio) / self.sample_rate)
-        found = getattr(self.retriever, "found", None)      # the baseline has no threshold
-        return Answer(moments, audio, self.sample_rate,
-                      None if found is None else found(moments))
+        return Answer(moments, audio, self.sample_rate, self.retriever.found(moments))
 
 
 def moment_clip(answer: Answer, moment: Moment) -> tuple[int, np.ndarray]:

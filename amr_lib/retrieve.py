@@ -59,6 +59,16 @@ class FileRetriever:
 
     encoder: Any
     window: WindowConfig
+    # the top score above which the queried sound counts as present (chosen on validation
+    # with absent queries); None: the model was trained without them (the baseline too)
+    presence_threshold: float | None = None
+
+    def found(self, moments: list[Moment]) -> bool | None:
+        """Whether the best of ``moments`` passes the presence threshold (``None``: this
+        model has none, its scores say where a sound would be, not whether it is)."""
+        if self.presence_threshold is None:
+            return None
+        return bool(moments) and moments[0].score >= self.presence_threshold
 
     def embed(self, audio: str | Path | np.ndarray, sample_rate: int | None = None,
               progress: bool = False) -> np.ndarray:
@@ -95,16 +105,7 @@ class Retriever(FileRetriever):
         self.encoder = encoder
         self.window = window
         self.chunk_frames = chunk_frames
-        # the top score above which the queried sound counts as present (chosen on
-        # validation with absent queries); None: the model was trained without them
         self.presence_threshold = presence_threshold
-
-    def found(self, moments: list[Moment]) -> bool | None:
-        """Whether the best of ``moments`` passes the presence threshold (``None``: this
-        model has none, its scores say where a sound would be, not whether it is)."""
-        if self.presence_threshold is None:
-            return None
-        return bool(moments) and moments[0].score >= self.presence_threshold
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str = "cpu",
