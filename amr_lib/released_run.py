@@ -24,7 +24,8 @@ from amr_lib.features.released import CHECKPOINT_KEY as RELEASED
 from amr_lib.features.released import ReleasedFeatures
 from amr_lib.lighthouse_jsonl import MomentPrediction, read_annotations, write_predictions
 from amr_lib.metrics import evaluate
-from amr_lib.model.am_detr import AMDETRConfig
+from amr_lib.model.am_detr import AMDETR, AMDETRConfig
+from amr_lib.model.data import MomentSplit
 from amr_lib.profiles import RetrievalSetup
 from amr_lib.train import (
     TrainingConfig,
@@ -72,9 +73,10 @@ def train_released(features: ReleasedFeatures, train_path: str | Path,
         "queries": {name: len(split) for name, split in splits.items()}}
     predictions = None
     if test_path is not None:
-        predictions = predict_released(Path(out_dir) / "best.ckpt", features, test_path,
-                                       device)
-        summary["test"] = evaluate(read_annotations(test_path), predictions)
+        test = read_annotations(test_path)
+        predictions = _predict(result.model, features.split(test, where=str(test_path)),
+                               features, f"{out_dir}/best.ckpt", device)
+        summary["test"] = evaluate(test, predictions)
         summary["queries"]["test"] = len(predictions)
         write_predictions(Path(out_dir) / "test_predictions.jsonl", predictions)
     (Path(out_dir) / "metrics.json").write_text(json.dumps(summary, indent=2),
@@ -93,11 +95,16 @@ def predict_released(checkpoint: str | Path, features: ReleasedFeatures,
                          "encoder, not on released features; predict from audio with "
                          "`amr predict --audio-dir`")
     split = features.split(read_annotations(annotations_path), where=str(annotations_path))
-    model = load_am_detr(checkpoint)
+    return _predict(load_am_detr(checkpoint), split, features, str(checkpoint), device)
+
+
+def _predict(model: AMDETR, split: MomentSplit, features: ReleasedFeatures, model_name: str,
+             device: str) -> list[MomentPrediction]:
+    """``model``'s ranked moments for ``split``, refused when the widths differ."""
     expected = (model.config.audio_dim, model.config.text_dim)
     if (split.audio_dim, split.text_dim) != expected:
         raise ValueError(f"{features.root}: features are {split.audio_dim}/{split.text_dim} "
-                         f"wide (audio/text), but {checkpoint} expects {expected[0]}/"
+                         f"wide (audio/text), but {model_name} expects {expected[0]}/"
                          f"{expected[1]}")
     target = resolve_device(device)
     return predict_split(model.to(target), split, device=target)

@@ -169,11 +169,11 @@ def train_am_detr(model_config: AMDETRConfig, train: MomentSplit, valid: MomentS
             dist.barrier()
     if world > 1:
         dist.barrier()
+    best_model = load_am_detr(out_dir / BEST, device)
     if rank == 0 and config.absent_share and history:
-        _store_presence_threshold(out_dir / BEST, valid_on, config, device)
+        _store_presence_threshold(out_dir / BEST, best_model, valid_on, config, device)
     if world > 1:
         dist.barrier()
-    best_model = load_am_detr(out_dir / BEST, device)
     best = max(history, key=lambda row: row["valid_mAP"]) if history else {}
     return TrainResult(best_model, history, int(best.get("epoch", 0)),
                        {k.removeprefix("valid_"): v for k, v in best.items()
@@ -304,15 +304,14 @@ def _resume(path: Path, model: AMDETR, optimizer: torch.optim.Optimizer,
     return list(checkpoint["history"])
 
 
-def _store_presence_threshold(path: Path, valid: MomentSplit, config: TrainingConfig,
-                              device: torch.device) -> None:
-    """Choose the best model's presence threshold on ``valid`` (present and absent pairs)
-    and keep it in the checkpoint, unless it is there already."""
+def _store_presence_threshold(path: Path, best_model: AMDETR, valid: MomentSplit,
+                              config: TrainingConfig, device: torch.device) -> None:
+    """Choose ``best_model``'s presence threshold on ``valid`` (present and absent pairs)
+    and keep it in its checkpoint at ``path``, unless it is there already."""
     checkpoint = read_am_detr_checkpoint(path)
     if PRESENCE_KEY in checkpoint["extra"]:
         return
-    threshold = calibrate(load_am_detr(path, device), valid, config.seed,
-                          config.eval_batch_size, device)
+    threshold = calibrate(best_model, valid, config.seed, config.eval_batch_size, device)
     checkpoint["extra"][PRESENCE_KEY] = threshold.to_json()
     write_checkpoint(path, checkpoint)
 
