@@ -122,14 +122,13 @@ def _load(path: Path, key: str, what: str) -> np.ndarray:
         raise ReleasedFeatureError(f"{path}: no features for {what}")
     try:
         with np.load(path) as archive:
-            if key not in archive.files:
-                raise ReleasedFeatureError(
-                    f"{path}: no array {key!r} (found {', '.join(archive.files) or 'none'})")
-            array = np.asarray(archive[key], dtype=np.float32)
+            found = archive.files
+            array = np.asarray(archive[key], dtype=np.float32) if key in found else None
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as problem:
-        if isinstance(problem, ReleasedFeatureError):
-            raise
         raise ReleasedFeatureError(f"{path}: not a readable .npz file ({problem})") from None
+    if array is None:
+        raise ReleasedFeatureError(f"{path}: no array {key!r} (found "
+                                   f"{', '.join(found) or 'none'})")
     if array.ndim != 2 or len(array) == 0:
         raise ReleasedFeatureError(f"{path}: {key!r} must be a non-empty (length, width) "
                                    f"array, got shape {array.shape}")
