@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -151,19 +152,27 @@ class ProfileRun:
 def train_profile(profile: Profile, device: str = "auto", epochs: int | None = None,
                   progress: bool = True, runs_root: str | Path | None = None,
                   seed: int | None = None, clap_model: str | None = None,
-                  absent_share: float = 0.0) -> ProfileRun:
+                  absent_share: float = 0.0, mix: Sequence[Profile] = ()) -> ProfileRun:
     """Run (or load) the whole chain of ``profile`` and score the best model on test.
 
     ``seed`` overrides the training seed (not the data's); ``absent_share`` as in
     :func:`training_config`; ``clap_model`` as in
     :func:`feature_encoder`. ``splits`` of the result are the profile's own; training
-    reads :func:`training_tensors` of its training split. The run folder is
+    reads :func:`training_tensors` of its training split. ``mix`` adds the training
+    splits of further profiles (other corpora, other event lengths), encoded by
+    ``profile``'s encoder; the best epoch is still chosen on ``profile``'s validation
+    split (the target domain; query ids also repeat between profiles) and scored on its
+    test split. The run folder is
     ``runs_root/<key>`` (default: the cache's ``am_detr_runs``)."""
     encoder = feature_encoder(profile, "cpu", clap_model)
     splits = {name: prepare(profile, name, encoder) for name in ("train", "valid", "test")}
     tensors = {name: prepared.tensors() for name, prepared in splits.items()
                if name != "train"}
     tensors["train"] = training_tensors(profile, encoder, splits["train"])
+    mixed = [prepare(other, "train", encoder) for other in mix]
+    if mixed:
+        tensors["train"] = MomentSplit.concatenate(
+            [tensors["train"]] + [more.tensors() for more in mixed])
     window = window_config(profile)
     config = training_config(profile, device, epochs, seed, absent_share)
     detr = model_config(profile).with_inputs(tensors["train"].audio_dim,
@@ -174,9 +183,12 @@ def train_profile(profile: Profile, device: str = "auto", epochs: int | None = N
                 "features": {name: prepared.store.name for name, prepared in splits.items()}}
     if profile.retrieval.train_scale != 1:       # absent at 1: earlier runs keep their key
         material["train_scale"] = profile.retrieval.train_scale
+    if mix:                                      # absent when empty, for the same reason
+        material["mix"] = [more.store.name for more in mixed]
     runs_root = Path(runs_root) if runs_root else default_cache_root() / "am_detr_runs"
     run_dir = runs_root / content_key(material)[:32]
-    extra = {"features": encoder_reference(encoder, window), "profile": profile.name}
+    run_name = "+".join([profile.name, *(other.name for other in mix)])
+    extra = {"features": encoder_reference(encoder, window), "profile": run_name}
     single = int(os.environ.get("WORLD_SIZE", "1")) == 1
     run_dir.mkdir(parents=True, exist_ok=True)
     # torchrun processes share one run folder: only a lone process locks it
@@ -188,7 +200,7 @@ def train_profile(profile: Profile, device: str = "auto", epochs: int | None = N
     predictions = predict_split(result.model.to(device_used), tensors["test"],
                                 config.eval_batch_size, device_used, config.precision)
     test_metrics = evaluate(list(tensors["test"].annotations), predictions)
-    summary = {"profile": profile.name, "best_epoch": result.best_epoch,
+    summary = {"profile": run_name, "best_epoch": result.best_epoch,
                "epochs": len(result.history), "valid": result.best_metrics,
                "test": test_metrics,
                "queries": {name: len(t) for name, t in tensors.items()},

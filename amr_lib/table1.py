@@ -123,10 +123,15 @@ def summary_row(method: str, features: str, profile: Profile,
     for key in METRICS + DISCRIMINATION:
         if key not in reports[0]:
             continue
-        values = np.array([report[key] for report in reports], dtype=np.float64)
-        row[key] = round(float(values.mean()), 2)
-        row[f"{key}_std"] = round(float(values.std(ddof=1)) if len(values) > 1 else 0.0, 2)
+        row[key], row[f"{key}_std"] = mean_and_spread([report[key] for report in reports])
     return row
+
+
+def mean_and_spread(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (0 for a single value), 2 decimals."""
+    array = np.asarray(values, dtype=np.float64)
+    spread = float(array.std(ddof=1)) if len(array) > 1 else 0.0
+    return round(float(array.mean()), 2), round(spread, 2)
 
 
 def _with_discrimination(report: dict[str, float], annotations,

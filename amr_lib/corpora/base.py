@@ -73,6 +73,10 @@ class ClipCorpus(ABC):
     def fingerprint(self) -> dict[str, Any]:
         """JSON-able identity of the content (changes when the clips would change)."""
 
+    def category(self, clip_id: str) -> str:
+        """The clip's sound class, for corpora labelled by class (ESC-50, synthetic)."""
+        raise CorpusError(f"clip corpus {self.name!r} has captions but no sound classes")
+
     def clips(self, split: str | None = None) -> list[ClipInfo]:
         """Clips of one split (or all), refusing an empty result with a clear error."""
         if split is not None:

@@ -130,6 +130,11 @@ class SyntheticClipCorpus(ClipCorpus):
                               f"{self.clips_per_class} clips per class) has no clip "
                               f"{clip_id!r}") from None
 
+    def category(self, clip_id: str) -> str:
+        """The clip's sound class (``"dog_bark"`` for ``"dog_bark-0007"``)."""
+        self.parameters(clip_id)
+        return clip_id.rsplit("-", 1)[0]
+
     def load(self, clip_id: str) -> np.ndarray:
         """``(N,)`` float32 at ``sample_rate`` Hz: quiet lead-in, the sound, quiet tail."""
         audio = render_clip(self.parameters(clip_id))
