@@ -35,6 +35,7 @@ from amr_lib.experiment import (
     train_profile,
     window_config,
 )
+from amr_lib.features.extract import FeatureEncoder
 from amr_lib.lighthouse_jsonl import MomentAnnotation, MomentPrediction
 from amr_lib.metrics import evaluate, score_queries
 from amr_lib.model.am_detr import AMDETR
@@ -59,7 +60,7 @@ class DomainTest:
     model_profile: str
     data_profile: str
     prepared: PreparedSplit
-    encoder: Any                       # the FeatureEncoder that made ``prepared``'s store
+    encoder: FeatureEncoder            # the one that made ``prepared``'s store
 
     @property
     def annotations(self) -> list[MomentAnnotation]:
