@@ -216,8 +216,8 @@ class MomentSplit:
         missing = sorted({a.vid for a in annotations} - set(index))
         if missing:
             raise ValueError(f"no features for recording(s) {missing[:3]}")
-        audio, audio_mask = _pad(frames)
-        token_array, token_mask = _pad(tokens)
+        audio, audio_mask = pad_arrays(frames)
+        token_array, token_mask = pad_arrays(tokens)
         recording = torch.tensor([index[a.vid] for a in annotations], dtype=torch.int64)
         lengths = audio_mask.sum(1)[recording].double() * hop_s                # (Q,) s
         windows = [torch.as_tensor(a.relevant_windows, dtype=torch.float64)
@@ -244,7 +244,7 @@ def saliency_frames(start_s: float, end_s: float, hop_s: float, frames: int
     return min(int(start_s / hop_s), last), last
 
 
-def _pad(arrays: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+def pad_arrays(arrays: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
     """``[(L_i, D)]`` -> zero-padded ``(N, max L, D)`` float32 and ``(N, max L)`` mask."""
     widths = {a.shape[1] for a in arrays}
     if len(widths) != 1:
