@@ -21,6 +21,8 @@
   parameters and the AM-DETR checkpoints.
 - ``amr experiment ablations --profile quick --seeds 3 --out DIR [--studies window,data]``:
   the window, data-amount and feature studies as ``DIR/ablations.json``; resumable.
+- ``amr experiment sed --profile quick --out DIR``: zero-shot sound event detection
+  (AM-DETR, the sliding window, a supervised frame classifier) as ``DIR/sed.json``.
 - ``amr experiment transfer --seeds 3 --out DIR``: sim-to-real, both ways (quick and
   real-sounds models on each other's test split), R1 per sound class, paraphrased queries,
   as ``DIR/transfer.json``.
@@ -105,6 +107,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "experiment" and args.experiment == "ablations":
         return _ablations(args.profile, args.seeds, args.out, args.studies, args.windows,
                           args.data_scales, args.clap_model, args.device, args.epochs)
+    if args.command == "experiment" and args.experiment == "sed":
+        return _sed(args.profile, args.out, args.device, args.seed)
     if args.command == "experiment" and args.experiment == "transfer":
         return _transfer(args.seeds, args.out, args.device)
     if args.command == "experiment":
@@ -281,6 +285,19 @@ def _parser() -> argparse.ArgumentParser:
                            help="training data relative to the profile's split: shares "
                                 "up to 1, whole numbers above (default "
                                 "0.125,0.25,0.5,1,2,4)")
+
+    sed = experiments.add_parser(
+        "sed", help="zero-shot sound event detection: AM-DETR and the sliding window vs a "
+                    "supervised frame classifier",
+        description="On SED recordings of the profile's corpora (several events of several "
+                    "classes, one prompt per class): frame-level F1 at the default and the "
+                    "validation-tuned threshold, the F1-against-threshold curve of each "
+                    "detector, and the zero-shot F1 as a share of the supervised one. "
+                    "Writes OUT/sed.json and OUT/provenance.json.")
+    sed.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE)
+    sed.add_argument("--out", required=True, help="output folder")
+    sed.add_argument("--seed", type=int, help="AM-DETR training seed (default: the profile's)")
+    sed.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
 
     transfer = experiments.add_parser(
         "transfer", help="sim-to-real: quick and real-sounds models on each other's test",
@@ -538,6 +555,30 @@ def _ablations(profile_name: str, seeds: int, out: str, studies: list[str],
         print(f"{row['study']:<10}{row['value']!s:>8}  {row['method']:<10}"
               f"{row['features']:<23}{row['mAP']:>8.2f} ±{row['mAP_std']:>4.1f}")
     print(f"{Path(out) / ABLATIONS}")
+    return 0
+
+
+def _sed(profile_name: str, out: str, device: str, seed: int | None) -> int:
+    import time
+
+    from amr_lib.profiles import load_profile
+    from amr_lib.sed_experiment import SED_JSON, run_sed
+    from amr_lib.table1 import PROVENANCE, provenance, write_json
+
+    started = time.perf_counter()
+    result = run_sed(load_profile(profile_name), device, seed)
+    write_json(Path(out) / SED_JSON, result)
+    command = " ".join(["amr experiment sed", f"--profile {profile_name}", f"--out {out}"]
+                       + ([f"--seed {seed}"] if seed is not None else []))
+    write_json(Path(out) / PROVENANCE, provenance(command, time.perf_counter() - started))
+    print(f"{'method':<16}{'F1 default':>12}{'F1 tuned':>10}{'threshold':>11}{'flat':>6}")
+    for method, report in result["methods"].items():
+        print(f"{method:<16}{report['default']['f1']:>12.3f}{report['tuned']['f1']:>10.3f}"
+              f"{report['tuned_threshold']:>11.3f}{report['f1_flat_share']:>6.2f}")
+    shares = result["share_of_supervised"]
+    print("share of the supervised F1: " + ", ".join(
+        f"{method} {share:.0%}" for method, share in shares.items() if share is not None))
+    print(f"{Path(out) / SED_JSON}")
     return 0
 
 

@@ -1,0 +1,149 @@
+"""``amr experiment sed``: a profile's retrieval models as zero-shot sound event detectors.
+
+On SED recordings of the profile's own corpora (:mod:`amr_lib.sed_set`; train, valid and
+test splits with the profile's segment caps), three detectors are scored with the frame
+rule of :mod:`amr_lib.sed`:
+
+- ``am-detr``: the profile's trained AM-DETR (Chapter 4's run), zero-shot: it never saw an
+  SED recording or a class prompt;
+- ``sliding-window``: the prompt's cosine curve with the retrieval baseline's median filter
+  (the paper's SED-CLAP), zero-shot too;
+- ``supervised``: :class:`~amr_lib.sed_run.FrameClassifier` trained on the SED training
+  split's frame labels, the reference the zero-shot F1 is a share of.
+
+Each detector is swept over thresholds on validation and test: its F1 at the default
+threshold (0.5 for the two probability-like scores; the retrieval baseline's tuned
+threshold for the sliding window), at the threshold tuned on validation, the whole
+F1-against-threshold curve, and how flat that curve is (:func:`~amr_lib.sed_run.f1_spread`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from amr_lib.cache import default_cache_root
+from amr_lib.experiment import feature_encoder, train_profile, window_config
+from amr_lib.features.extract import FeatureEncoder, extract_features
+from amr_lib.profiles import Profile
+from amr_lib.sed import DEFAULT_THRESHOLD, micro_scores, sliding_window_decisions
+from amr_lib.sed_run import (
+    FrameClassifier,
+    best_threshold,
+    detr_moments,
+    f1_spread,
+    prompt_similarities,
+    uniform_thresholds,
+)
+from amr_lib.sed_set import SedSetConfig, SedSplit, simulate_sed_split
+from amr_lib.table1 import run_baseline
+from amr_lib.train import resolve_device
+
+SED_JSON = "sed.json"
+Detector = Callable[[float], np.ndarray]    # threshold -> (N, C) bool frame decisions
+PROBABILITY_THRESHOLDS = np.round(np.linspace(0.05, 0.95, 19), 2)
+
+
+@dataclass
+class SedData:
+    """An SED split with its window features and the class prompts' text features."""
+
+    split: SedSplit
+    frames: dict[str, np.ndarray]               # vid -> (T, D)
+    prompt_tokens: dict[str, np.ndarray]        # class -> (L, H)
+    prompt_embeddings: dict[str, np.ndarray]    # class -> (E,)
+
+
+def sed_data(profile: Profile, split: str, encoder: FeatureEncoder,
+             sed: SedSetConfig | None = None) -> SedData:
+    """Simulate ``profile``'s SED recordings of ``split`` and encode them (features are
+    cached like any split's)."""
+    made = simulate_sed_split(profile.clip_corpus, profile.background_corpus, split,
+                              profile.simulation, sed, seed=profile.seed,
+                              max_segments=profile.retrieval.segments(split))
+    store = extract_features(made.simulated, encoder, window_config(profile),
+                             default_cache_root() / "features")
+    labels = list(made.task.labels)
+    tokens, embeddings = encoder.query_features([made.prompts[c] for c in labels])
+    return SedData(made, {vid: store.load_audio(vid) for vid in made.task.vids},
+                   dict(zip(labels, tokens, strict=True)),
+                   dict(zip(labels, embeddings, strict=True)))
+
+
+def _curve(reference: np.ndarray, decide: Detector, thresholds: np.ndarray
+           ) -> dict[str, np.ndarray]:
+    """Precision, recall and F1 at each threshold of a detector given as ``decide(t) ->
+    (N, C) bool``."""
+    rows = [micro_scores(reference, decide(float(t))) for t in thresholds]
+    return {"threshold": thresholds,
+            **{key: np.array([r[key] for r in rows]) for key in ("precision", "recall", "f1")}}
+
+
+def _report(reference: np.ndarray, decide: Detector, curve: dict[str, np.ndarray], default: float,
+            tuned: float) -> dict[str, Any]:
+    return {"default_threshold": round(default, 4), "tuned_threshold": round(tuned, 4),
+            "default": micro_scores(reference, decide(default)),
+            "tuned": micro_scores(reference, decide(tuned)),
+            "f1_flat_share": f1_spread(curve),
+            "curve": {key: [round(float(v), 4) for v in values]
+                      for key, values in curve.items()}}
+
+
+def run_sed(profile: Profile, device: str = "auto", seed: int | None = None,
+            sed: SedSetConfig | None = None) -> dict[str, Any]:
+    """The whole experiment on ``profile`` (see the module docstring): a JSON-able dict
+    with each method's report on the test split and the zero-shot F1 as a share of the
+    supervised one."""
+    encoder = feature_encoder(profile)
+    data = {name: sed_data(profile, name, encoder, sed) for name in ("train", "valid", "test")}
+    model = train_profile(profile, device, progress=False, seed=seed).result.model
+    hop = window_config(profile).hop_s
+    used = resolve_device(device)
+    baseline = run_baseline(profile).tuning.params
+    classifier = FrameClassifier.fit(data["train"].split.task, data["train"].frames,
+                                     seed=profile.seed)
+
+    def detectors(part: SedData) -> tuple[dict[str, Detector], np.ndarray]:
+        """Each method's decisions at a threshold, and every similarity value of the
+        sliding window (its threshold grid spans them)."""
+        task = part.split.task
+        moments = detr_moments(model, part.frames, part.prompt_tokens, task.durations, hop,
+                               used)
+        detr_scores = task.moment_scores(moments)
+        supervised_scores = classifier.scores(task, part.frames)
+        curves = prompt_similarities(part.frames, part.prompt_embeddings)
+        decide: dict[str, Detector] = {
+            "am-detr": lambda t: detr_scores > t,
+            "supervised": lambda t: supervised_scores > t,
+            "sliding-window": lambda t: sliding_window_decisions(
+                task, curves, t, baseline.filter_frames, hop),
+        }
+        return decide, np.concatenate(list(curves.values()))
+
+    (valid, similarities), (test, _) = detectors(data["valid"]), detectors(data["test"])
+    references = {name: data[name].split.task.reference() for name in ("valid", "test")}
+    thresholds = {"am-detr": PROBABILITY_THRESHOLDS, "supervised": PROBABILITY_THRESHOLDS,
+                  "sliding-window": uniform_thresholds(similarities)}
+    defaults = {"am-detr": DEFAULT_THRESHOLD, "supervised": DEFAULT_THRESHOLD,
+                "sliding-window": float(baseline.threshold)}
+    methods = {}
+    for method, grid in thresholds.items():
+        tuned = best_threshold(_curve(references["valid"], valid[method], grid))
+        methods[method] = _report(references["test"], test[method],
+                                  _curve(references["test"], test[method], grid),
+                                  defaults[method], tuned)
+    supervised_f1 = methods["supervised"]["tuned"]["f1"]
+    task = data["test"].split.task
+    return {
+        "profile": profile.name,
+        "classes": len(task.labels),
+        "recordings": {name: len(part.split.task.vids) for name, part in data.items()},
+        "events": {name: len(part.split.task.events) for name, part in data.items()},
+        "methods": methods,
+        "share_of_supervised": {
+            method: (methods[method]["tuned"]["f1"] / supervised_f1 if supervised_f1 else None)
+            for method in ("am-detr", "sliding-window")},
+    }
