@@ -29,7 +29,12 @@ from amr_lib.cache import default_cache_root
 from amr_lib.experiment import feature_encoder, train_profile, window_config
 from amr_lib.features.extract import FeatureEncoder, extract_features
 from amr_lib.profiles import Profile
-from amr_lib.sed import DEFAULT_THRESHOLD, micro_scores, sliding_window_decisions
+from amr_lib.sed import (
+    DEFAULT_THRESHOLD,
+    f1_curve,
+    micro_scores,
+    sliding_window_decisions,
+)
 from amr_lib.sed_run import (
     FrameClassifier,
     best_threshold,
@@ -43,7 +48,9 @@ from amr_lib.table1 import run_baseline
 from amr_lib.train import resolve_device
 
 SED_JSON = "sed.json"
-Detector = Callable[[float], np.ndarray]    # threshold -> (N, C) bool frame decisions
+# a detector is either (N, C) frame scores, active above the threshold, or a function
+# threshold -> (N, C) bool decisions (the sliding window: its median filter follows the marks)
+Detector = np.ndarray | Callable[[float], np.ndarray]
 PROBABILITY_THRESHOLDS = np.round(np.linspace(0.05, 0.95, 19), 2)
 
 
@@ -73,20 +80,28 @@ def sed_data(profile: Profile, split: str, encoder: FeatureEncoder,
                    dict(zip(labels, embeddings, strict=True)))
 
 
-def _curve(reference: np.ndarray, decide: Detector, thresholds: np.ndarray
+def _decisions(detector: Detector, threshold: float) -> np.ndarray:
+    if isinstance(detector, np.ndarray):
+        return detector > threshold
+    return detector(threshold)
+
+
+def _curve(reference: np.ndarray, detector: Detector, thresholds: np.ndarray
            ) -> dict[str, np.ndarray]:
-    """Precision, recall and F1 at each threshold of a detector given as ``decide(t) ->
-    (N, C) bool``."""
-    rows = [micro_scores(reference, decide(float(t))) for t in thresholds]
+    """Precision, recall and F1 at each threshold (:func:`~amr_lib.sed.f1_curve` in one
+    pass for frame scores; one decision matrix per threshold otherwise)."""
+    if isinstance(detector, np.ndarray):
+        return f1_curve(reference, detector, thresholds)
+    rows = [micro_scores(reference, detector(float(t))) for t in thresholds]
     return {"threshold": thresholds,
             **{key: np.array([r[key] for r in rows]) for key in ("precision", "recall", "f1")}}
 
 
-def _report(reference: np.ndarray, decide: Detector, curve: dict[str, np.ndarray], default: float,
-            tuned: float) -> dict[str, Any]:
+def _report(reference: np.ndarray, detector: Detector, curve: dict[str, np.ndarray],
+            default: float, tuned: float) -> dict[str, Any]:
     return {"default_threshold": round(default, 4), "tuned_threshold": round(tuned, 4),
-            "default": micro_scores(reference, decide(default)),
-            "tuned": micro_scores(reference, decide(tuned)),
+            "default": micro_scores(reference, _decisions(detector, default)),
+            "tuned": micro_scores(reference, _decisions(detector, tuned)),
             "f1_flat_share": f1_spread(curve),
             "curve": {key: [round(float(v), 4) for v in values]
                       for key, values in curve.items()}}
@@ -107,21 +122,19 @@ def run_sed(profile: Profile, device: str = "auto", seed: int | None = None,
                                      seed=profile.seed)
 
     def detectors(part: SedData) -> tuple[dict[str, Detector], np.ndarray]:
-        """Each method's decisions at a threshold, and every similarity value of the
+        """Each method as a :data:`Detector`, and every similarity value of the
         sliding window (its threshold grid spans them)."""
         task = part.split.task
         moments = detr_moments(model, part.frames, part.prompt_tokens, task.durations, hop,
                                used)
-        detr_scores = task.moment_scores(moments)
-        supervised_scores = classifier.scores(task, part.frames)
         curves = prompt_similarities(part.frames, part.prompt_embeddings)
-        decide: dict[str, Detector] = {
-            "am-detr": lambda t: detr_scores > t,
-            "supervised": lambda t: supervised_scores > t,
+        detected: dict[str, Detector] = {
+            "am-detr": task.moment_scores(moments),
+            "supervised": classifier.scores(task, part.frames),
             "sliding-window": lambda t: sliding_window_decisions(
                 task, curves, t, baseline.filter_frames, hop),
         }
-        return decide, np.concatenate(list(curves.values()))
+        return detected, np.concatenate(list(curves.values()))
 
     (valid, similarities), (test, _) = detectors(data["valid"]), detectors(data["test"])
     references = {name: data[name].split.task.reference() for name in ("valid", "test")}
