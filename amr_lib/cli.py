@@ -23,9 +23,10 @@
   the window, data-amount and feature studies as ``DIR/ablations.json``; resumable.
 - ``amr experiment sed --profile quick --out DIR``: zero-shot sound event detection
   (AM-DETR, the sliding window, a supervised frame classifier) as ``DIR/sed.json``.
-- ``amr experiment transfer --seeds 3 --out DIR``: sim-to-real, both ways (quick and
-  real-sounds models on each other's test split), R1 per sound class, paraphrased queries,
-  as ``DIR/transfer.json``.
+- ``amr experiment transfer --seeds 3 --out DIR [--trained-on P ...] [--no-mix]``:
+  sim-to-real, both ways (quick and real-sounds models on each other's test split), R1 per
+  sound class, paraphrased queries, as ``DIR/transfer.json``, and every prediction set as
+  ``DIR/predictions/*.jsonl``.
 - ``amr retrieve --checkpoint CKPT AUDIO "QUERY" [--top-k 5] [--json] [--plot OUT.png]``:
   moments in a file, optionally drawn on its spectrogram.
 - ``amr demo [--checkpoint CKPT] [--port 7860] [--host 127.0.0.1]``: a Gradio app to search
@@ -48,7 +49,7 @@ from pathlib import Path
 from amr_lib import __version__
 from amr_lib.audio import AudioError
 from amr_lib.clotho_moment import read_split, simulate_split, write_split
-from amr_lib.config import DEFAULT_PROFILE, PROFILES
+from amr_lib.config import DEFAULT_PROFILE, PROFILES, TRANSFER_PROFILES
 from amr_lib.corpora import BACKGROUND_KINDS, CLIP_KINDS, CorpusSpec
 from amr_lib.corpora.base import SPLITS, CorpusError
 from amr_lib.lighthouse_jsonl import (
@@ -110,7 +111,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "experiment" and args.experiment == "sed":
         return _sed(args.profile, args.out, args.device, args.seed)
     if args.command == "experiment" and args.experiment == "transfer":
-        return _transfer(args.seeds, args.out, args.device)
+        return _transfer(args.seeds, args.out, args.device, args.trained_on, args.mix)
     if args.command == "experiment":
         return _table1(args.profile, args.seeds, args.out, args.clap_model, args.device,
                        args.epochs)
@@ -304,9 +305,14 @@ def _parser() -> argparse.ArgumentParser:
         description="AM-DETR (N training seeds) and the baseline of the quick and the "
                     "real-sounds profiles, each scored on both profiles' test splits; "
                     "R1@0.5 per ESC-50 class; the real-sounds test asked in paraphrases. "
-                    "Needs AMR_DATA_ROOT. Writes OUT/transfer.json and OUT/provenance.json.")
+                    "Needs AMR_DATA_ROOT. Writes OUT/transfer.json, OUT/provenance.json "
+                    "and every prediction set as OUT/predictions/*.jsonl.")
     transfer.add_argument("--seeds", type=int, default=3,
                           help="AM-DETR training seeds (default %(default)s)")
+    transfer.add_argument("--trained-on", nargs="+", choices=TRANSFER_PROFILES,
+                          help="only the models of these profiles (default: all)")
+    transfer.add_argument("--no-mix", dest="mix", action="store_false",
+                          help="leave out the model trained on both profiles at once")
     transfer.add_argument("--out", required=True, help="output folder")
     transfer.add_argument("--device", default="auto",
                           help="auto, cpu or cuda (default auto)")
@@ -582,7 +588,8 @@ def _sed(profile_name: str, out: str, device: str, seed: int | None) -> int:
     return 0
 
 
-def _transfer(seeds: int, out: str, device: str) -> int:
+def _transfer(seeds: int, out: str, device: str, trained_on: list[str] | None,
+              mix: bool) -> int:
     import time
 
     from amr_lib.profiles import load_profile
@@ -592,10 +599,15 @@ def _transfer(seeds: int, out: str, device: str) -> int:
     if seeds < 1:
         raise ValueError(f"--seeds must be at least 1, got {seeds}")
     started = time.perf_counter()
-    result = run_transfer(seeds, device, profiles={name: load_profile(name)
-                                                   for name in PROFILES}).rows()
+    study = run_transfer(seeds, device, profiles={name: load_profile(name)
+                                                  for name in PROFILES},
+                         mix=mix, trained_on=trained_on)
+    result = study.rows()
+    study.write_predictions(Path(out) / "predictions")
     write_json(Path(out) / TRANSFER, result)
-    command = f"amr experiment transfer --seeds {seeds} --out {out}"
+    command = (f"amr experiment transfer --seeds {seeds}"
+               + (f" --trained-on {' '.join(trained_on)}" if trained_on else "")
+               + ("" if mix else " --no-mix") + f" --out {out}")
     write_json(Path(out) / PROVENANCE, provenance(command, time.perf_counter() - started))
     print(f"{'method':<10}{'trained on':<14}{'tested on':<14}{'queries':<13}"
           f"{'R1@0.5':>14}{'mAP':>14}")

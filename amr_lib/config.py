@@ -12,6 +12,8 @@ import os
 from pathlib import Path
 
 PROFILES = ("quick", "real-sounds", "paper")
+# the two profiles of the sim-to-real study (amr_lib.transfer), both built from small corpora
+TRANSFER_PROFILES = ("quick", "real-sounds")
 DEFAULT_PROFILE = "quick"
 DATA_ROOT_VARIABLE = "AMR_DATA_ROOT"
 PROFILE_VARIABLE = "AMR_PROFILE"

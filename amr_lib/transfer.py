@@ -13,19 +13,24 @@ asks two more questions of a trained model:
 
 :func:`run_transfer` runs the whole study for the quick (synthetic) and real-sounds
 (ESC-50 over recorded ambience) profiles over several training seeds; ``amr experiment
-transfer`` writes its :meth:`TransferStudy.rows` as JSON for the book.
+transfer`` writes its :meth:`TransferStudy.rows` as JSON for the book, and every prediction
+set as Lighthouse JSONL (:meth:`TransferStudy.write_predictions`), which
+:meth:`TransferStudy.read_predictions` adds to a later study without training again.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from amr_lib import baseline as sliding
 from amr_lib.clotho_moment import SimulatedSplit
+from amr_lib.config import TRANSFER_PROFILES
 from amr_lib.corpora import make_clip_corpus
 from amr_lib.experiment import (
     PreparedSplit,
@@ -36,7 +41,12 @@ from amr_lib.experiment import (
     window_config,
 )
 from amr_lib.features.extract import FeatureEncoder
-from amr_lib.lighthouse_jsonl import MomentAnnotation, MomentPrediction
+from amr_lib.lighthouse_jsonl import (
+    MomentAnnotation,
+    MomentPrediction,
+    read_predictions,
+    write_predictions,
+)
 from amr_lib.metrics import evaluate, score_queries
 from amr_lib.model.am_detr import AMDETR
 from amr_lib.model.data import MomentSplit
@@ -45,7 +55,7 @@ from amr_lib.profiles import Profile, load_profile
 from amr_lib.table1 import METRICS, mean_and_spread, run_baseline
 from amr_lib.train import predict_split, resolve_device
 
-PROFILES = ("quick", "real-sounds")
+PROFILES = TRANSFER_PROFILES
 TRANSFER = "transfer.json"
 MIX = "both"              # trained on: every profile's simulated data (see run_transfer)
 QUANTILES = (10, 25, 50, 75, 90)      # percent: box-plot whiskers, quartiles, median
@@ -141,6 +151,17 @@ def true_lengths(annotations: Sequence[MomentAnnotation]) -> np.ndarray:
 
 
 Key = tuple[str, str, str, str, int | None]   # method, trained on, tested on, wording, seed
+# a prediction set's file: am-detr_real-sounds_on_quick_captions_seed0.jsonl (no seed part
+# for the deterministic baseline)
+PREDICTION_FILE = re.compile(r"(?P<method>[^_]+)_(?P<trained>[^_]+)_on_(?P<tested>[^_]+)_"
+                             r"(?P<wording>[^_]+?)(?:_seed(?P<seed>\d+))?\.jsonl")
+
+
+def prediction_file(key: Key) -> str:
+    """The file name of prediction set ``key`` (see :data:`PREDICTION_FILE`)."""
+    method, trained, tested, wording, seed = key
+    return f"{method}_{trained}_on_{tested}_{wording}" + (
+        "" if seed is None else f"_seed{seed}") + ".jsonl"
 
 
 @dataclass
@@ -156,6 +177,51 @@ class TransferStudy:
     predictions: dict[Key, list[MomentPrediction]]
     classes: dict[str, str]
     real: str = "real-sounds"
+
+    def questions(self, tested: str, wording: str) -> list[MomentAnnotation]:
+        """The queries of ``tested``'s test split in ``wording`` (``captions``, or
+        ``paraphrases`` of the real-sounds test); any loaded encoding of it will do, since
+        annotations do not depend on the encoder."""
+        test = next((t for (_, name), t in self.tests.items() if name == tested), None)
+        if test is None:
+            raise KeyError(f"no test split of {tested!r} in this study")
+        if wording == "captions":
+            return test.annotations
+        if wording == "paraphrases" and tested == self.real:
+            return paraphrase_annotations(test.annotations, self.classes)
+        raise KeyError(f"no {wording!r} queries for the {tested!r} test split")
+
+    def write_predictions(self, folder: str | Path) -> list[Path]:
+        """Every prediction set as Lighthouse JSONL in ``folder``, named by
+        :func:`prediction_file`; returns the paths."""
+        paths = [Path(folder) / prediction_file(key) for key in self.predictions]
+        for path, predicted in zip(paths, self.predictions.values(), strict=True):
+            write_predictions(path, predicted)
+        return paths
+
+    def read_predictions(self, folder: str | Path) -> list[Key]:
+        """Add every prediction file of ``folder`` (written by :meth:`write_predictions`)
+        to the study, asked the queries of its test split (which must be loaded) in its
+        wording; returns the keys added. A file that does not answer exactly those
+        queries is refused, naming it."""
+        added = []
+        for path in sorted(Path(folder).glob("*.jsonl")):
+            match = PREDICTION_FILE.fullmatch(path.name)
+            if match is None:
+                raise ValueError(f"{path}: not a prediction file name like "
+                                 f"{prediction_file(('am-detr', 'quick', 'quick', 'captions', 0))}")
+            found = match.groupdict()
+            seed = None if found["seed"] is None else int(found["seed"])
+            key = (found["method"], found["trained"], found["tested"], found["wording"], seed)
+            asked = self.questions(key[2], key[3])
+            predicted = read_predictions(path)
+            if [p.qid for p in predicted] != [a.qid for a in asked]:
+                raise ValueError(f"{path}: its qids are not those of the {key[2]!r} test "
+                                 f"split's {key[3]} ({len(predicted)} vs {len(asked)} queries)")
+            self.asked[key[1:4]] = asked
+            self.predictions[key] = predicted
+            added.append(key)
+        return added
 
     def rows(self) -> dict[str, list[dict[str, Any]]]:
         """``{"cells": ..., "classes": ..., "lengths": ...}`` for JSON:
@@ -186,31 +252,41 @@ class TransferStudy:
 
 
 def run_transfer(seeds: int = 3, device: str = "auto", progress: bool = False,
-                 profiles: Mapping[str, Profile] | None = None, mix: bool = True
-                 ) -> TransferStudy:
+                 profiles: Mapping[str, Profile] | None = None, mix: bool = True,
+                 trained_on: Sequence[str] | None = None) -> TransferStudy:
     """The whole study on ``profiles`` (default: :data:`PROFILES` by name; the one called
     ``real-sounds`` must have ESC-50 clips): the baseline and AM-DETR (``seeds`` training
     seeds from the profile's own) of each profile on each profile's test split, and the
     real-sounds models on their own test asked in paraphrases. With ``mix``, also AM-DETR
     trained on both profiles' simulated data at once (:data:`MIX`: the real-sounds encoder,
-    both corpora and both ranges of event length) on both test splits. Every run and
-    feature store comes from the cache when it exists."""
+    both corpora and both ranges of event length) on both test splits. ``trained_on``
+    keeps only the models of these profiles (default: all; ``mix`` needs real-sounds).
+    Every run and feature store comes from the cache when it exists."""
     profiles = profiles or {name: load_profile(name) for name in PROFILES}
     real = "real-sounds"
+    trained_on = list(profiles) if trained_on is None else list(trained_on)
+    unknown = sorted(set(trained_on) - set(profiles))
+    if unknown:
+        raise ValueError(f"trained_on names unknown profiles {unknown}; "
+                         f"choose among {sorted(profiles)}")
+    if mix and real not in trained_on:
+        raise ValueError(f"the model trained on both profiles uses the {real!r} encoder: "
+                         f"mix needs {real!r} in trained_on")
     classes = query_classes(simulated(profiles[real], "test"))
     study = TransferStudy({}, {}, {}, classes, real)
-    for model_name, model_profile in profiles.items():
+    for model_name in trained_on:
+        model_profile = profiles[model_name]
         params = run_baseline(model_profile).tuning.params
         runs = {seed: train_profile(model_profile, device, progress=progress, seed=seed)
                 for seed in range(model_profile.seed, model_profile.seed + seeds)}
         for data_name, data_profile in profiles.items():
             test = study.tests[model_name, data_name] = domain_test(model_profile,
                                                                     data_profile)
-            wordings = {"captions": test.annotations}
-            if model_name == data_name == real:
-                wordings["paraphrases"] = paraphrase_annotations(test.annotations, classes)
-            for wording, asked in wordings.items():
-                study.asked[model_name, data_name, wording] = asked
+            wordings = ["captions"] + (["paraphrases"] if model_name == data_name == real
+                                       else [])
+            for wording in wordings:
+                asked = study.asked[model_name, data_name, wording] = study.questions(
+                    data_name, wording)
                 split, curves = requeried(test, asked)
                 where = (model_name, data_name, wording)
                 study.predictions[("baseline", *where, None)] = sliding.predict(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -19,9 +20,12 @@ from amr_lib.lighthouse_jsonl import MomentAnnotation, MomentPrediction
 from amr_lib.paraphrases import PARAPHRASES, paraphrase_annotations
 from amr_lib.transfer import (
     MIX,
+    PREDICTION_FILE,
     domain_test,
     length_quantiles,
+    prediction_file,
     recall_by_class,
+    run_transfer,
     spread,
     top_lengths,
     true_lengths,
@@ -176,3 +180,70 @@ def test_classes_are_esc50_categories_with_counts_that_add_up(study):
 
     assert sum(r["n"] for r in rows) == len(simulated(tiny["real-sounds"], "test").annotations)
     assert all(0 <= r["R1@0.5"] <= 100 for r in rows)
+
+
+def test_prediction_file_names_round_trip():
+    for key in [("am-detr", "real-sounds", "quick", "captions", 0),
+                ("baseline", "quick", "real-sounds", "paraphrases", None),
+                ("am-detr", MIX, "real-sounds", "captions", 12)]:
+        found = PREDICTION_FILE.fullmatch(prediction_file(key)).groupdict()
+        seed = None if found["seed"] is None else int(found["seed"])
+        assert (found["method"], found["trained"], found["tested"], found["wording"],
+                seed) == key
+
+
+def test_written_predictions_read_back_into_a_study_of_one_profile_give_the_same_rows(
+        study, tiny_experiment_cache, tmp_path):
+    """What the book does: the quick models run live, the real-sounds model's committed
+    predictions are read back; together they give the full run's rows for those sets."""
+    tiny, result, out = study
+    folder = out / "predictions"
+    names = {p.name for p in folder.glob("*.jsonl")}
+    assert "am-detr_real-sounds_on_real-sounds_paraphrases_seed1.jsonl" in names
+    assert "baseline_quick_on_real-sounds_captions.jsonl" in names
+    assert len(names) == len(result["cells"])
+    with pytest.MonkeyPatch.context() as patch:
+        use_tiny_experiment(patch, tiny_experiment_cache)
+        with pytest.raises(ValueError, match="mix needs 'real-sounds'"):
+            run_transfer(1, "cpu", profiles=tiny, trained_on=["quick"])
+        with pytest.raises(ValueError, match="unknown profiles"):
+            run_transfer(1, "cpu", profiles=tiny, trained_on=["paper"], mix=False)
+        quick_only = run_transfer(1, "cpu", profiles=tiny, trained_on=["quick"], mix=False)
+    assert {key[1] for key in quick_only.predictions} == {"quick"}
+    # a file that answers other queries (one line short) is refused
+    short = tmp_path / "short"
+    short.mkdir()
+    name = "am-detr_real-sounds_on_real-sounds_captions_seed0.jsonl"
+    lines = (folder / name).read_text().splitlines()
+    (short / name).write_text("\n".join(lines[:-1]) + "\n")
+    with pytest.raises(ValueError, match=f"{re.escape(name)}: its qids are not those"):
+        quick_only.read_predictions(short)
+    real_seed0 = tmp_path / "real"
+    real_seed0.mkdir()
+    for name in names:
+        if name.startswith("am-detr_real-sounds_") and name.endswith("_seed0.jsonl"):
+            (real_seed0 / name).write_text((folder / name).read_text())
+    added = quick_only.read_predictions(real_seed0)
+    assert sorted(added) == [("am-detr", "real-sounds", tested, wording, 0)
+                             for tested, wording in [("quick", "captions"),
+                                                     ("real-sounds", "captions"),
+                                                     ("real-sounds", "paraphrases")]]
+    full = {tuple(c[k] for k in ("method", "trained_on", "tested_on", "queries", "seed")): c
+            for c in result["cells"]}
+    for cell in quick_only.rows()["cells"]:
+        if cell["method"] == "am-detr" and cell["seed"] == 0:
+            assert cell == full[cell["method"], cell["trained_on"], cell["tested_on"],
+                                cell["queries"], 0]
+
+
+def test_prediction_folders_that_do_not_fit_are_refused_naming_the_file(tmp_path):
+    from amr_lib.transfer import TransferStudy
+
+    empty = TransferStudy({}, {}, {}, {})
+    (tmp_path / "notes.jsonl").write_text("")
+    with pytest.raises(ValueError, match=r"notes\.jsonl: not a prediction file name"):
+        empty.read_predictions(tmp_path)
+    (tmp_path / "notes.jsonl").unlink()
+    (tmp_path / "am-detr_quick_on_real-sounds_captions_seed0.jsonl").write_text("")
+    with pytest.raises(KeyError, match="no test split of 'real-sounds'"):
+        empty.read_predictions(tmp_path)
