@@ -23,6 +23,9 @@
   the window, data-amount and feature studies as ``DIR/ablations.json``; resumable.
 - ``amr experiment sed --profile quick --out DIR``: zero-shot sound event detection
   (AM-DETR, the sliding window, a supervised frame classifier) as ``DIR/sed.json``.
+- ``amr experiment occurrences --profile quick --out DIR``: queries with zero, one or
+  several moments (absent-pair training and presence AUROC; a mixed single/multi-moment
+  simulation, scores by moment count and counting) as ``DIR/occurrences.json``.
 - ``amr experiment transfer --seeds 3 --out DIR [--trained-on P ...] [--no-mix]``:
   sim-to-real, both ways (quick and real-sounds models on each other's test split), R1 per
   sound class, paraphrased queries, as ``DIR/transfer.json``, and every prediction set as
@@ -110,6 +113,8 @@ def _run(args: argparse.Namespace) -> int:
                           args.data_scales, args.clap_model, args.device, args.epochs)
     if args.command == "experiment" and args.experiment == "sed":
         return _sed(args.profile, args.out, args.device, args.seed)
+    if args.command == "experiment" and args.experiment == "occurrences":
+        return _occurrences(args.profile, args.out, args.device)
     if args.command == "experiment" and args.experiment == "transfer":
         return _transfer(args.seeds, args.out, args.device, args.trained_on, args.mix)
     if args.command == "experiment":
@@ -299,6 +304,20 @@ def _parser() -> argparse.ArgumentParser:
     sed.add_argument("--out", required=True, help="output folder")
     sed.add_argument("--seed", type=int, help="AM-DETR training seed (default: the profile's)")
     sed.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+
+    occurrences = experiments.add_parser(
+        "occurrences", help="queries with zero, one or several moments",
+        description="AM-DETR trained as in the paper and with absent pairs (presence "
+                    "AUROC, kept/refused at the stored threshold, R1/mAP on present "
+                    "queries); the paper's model and one trained on a simulation that "
+                    "places each clip 1-4 times, scored on single- and multi-moment test "
+                    "queries apart, and how many moments each asserts. Writes "
+                    "OUT/occurrences.json, OUT/provenance.json and each model's mixed-test "
+                    "predictions as OUT/predictions/*.jsonl.")
+    occurrences.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE)
+    occurrences.add_argument("--out", required=True, help="output folder")
+    occurrences.add_argument("--device", default="auto",
+                             help="auto, cpu or cuda (default auto)")
 
     transfer = experiments.add_parser(
         "transfer", help="sim-to-real: quick and real-sounds models on each other's test",
@@ -585,6 +604,32 @@ def _sed(profile_name: str, out: str, device: str, seed: int | None) -> int:
     print("share of the supervised F1: " + ", ".join(
         f"{method} {share:.0%}" for method, share in shares.items() if share is not None))
     print(f"{Path(out) / SED_JSON}")
+    return 0
+
+
+def _occurrences(profile_name: str, out: str, device: str) -> int:
+    import time
+
+    from amr_lib.occurrences import OCCURRENCES, run_occurrences
+    from amr_lib.profiles import load_profile
+    from amr_lib.table1 import PROVENANCE, provenance, write_json
+
+    started = time.perf_counter()
+    result = run_occurrences(load_profile(profile_name), device,
+                             predictions_dir=Path(out) / "predictions")
+    write_json(Path(out) / OCCURRENCES, result)
+    command = f"amr experiment occurrences --profile {profile_name} --out {out}"
+    write_json(Path(out) / PROVENANCE, provenance(command, time.perf_counter() - started))
+    for name, found in result["presence"].items():
+        print(f"presence, {name} model: AUROC {found['test_auroc']:.3f}, "
+              f"R1@0.5 {found['R1@0.5']:.2f}, mAP {found['mAP']:.2f}")
+    for name, found in result["several"].items():
+        scores, counting = found["scores"], found["counting"]["multi"]
+        print(f"{name} model: mAP single {scores['single']['mAP']:.2f}, multi "
+              f"{scores['multi']['mAP']:.2f}; multi-moment queries: "
+              f"{counting['asserted_mean']:.2f} moments asserted for "
+              f"{counting['true_mean']:.2f}, all found {counting['all_found_share']:.0%}")
+    print(f"{Path(out) / OCCURRENCES}")
     return 0
 
 

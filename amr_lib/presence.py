@@ -29,6 +29,7 @@ from amr_lib.model.data import MomentSplit
 from amr_lib.model.matcher import FOREGROUND
 
 CHECKPOINT_KEY = "presence"      # in a checkpoint's ``extra``: PresenceThreshold as a dict
+ABSENT_SHARE = 0.25              # of each batch: the experiments' (and the README's) choice
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,9 @@ rule of :mod:`amr_lib.sed`:
 
 - ``am-detr``: the profile's trained AM-DETR (Chapter 4's run), zero-shot: it never saw an
   SED recording or a class prompt;
+- ``am-detr-absent``: the same model trained with absent pairs too
+  (:data:`~amr_lib.presence.ABSENT_SHARE` of each batch), so its score also says whether
+  the sound is there;
 - ``sliding-window``: the prompt's cosine curve with the retrieval baseline's median filter
   (the paper's SED-CLAP), zero-shot too;
 - ``supervised``: :class:`~amr_lib.sed_run.FrameClassifier` trained on the SED training
@@ -28,6 +31,7 @@ import numpy as np
 from amr_lib.cache import default_cache_root
 from amr_lib.experiment import feature_encoder, train_profile, window_config
 from amr_lib.features.extract import FeatureEncoder, extract_features
+from amr_lib.presence import ABSENT_SHARE
 from amr_lib.profiles import Profile
 from amr_lib.sed import (
     DEFAULT_THRESHOLD,
@@ -107,14 +111,20 @@ def _report(reference: np.ndarray, detector: Detector, curve: dict[str, np.ndarr
                       for key, values in curve.items()}}
 
 
+ZERO_SHOT = ("am-detr", "am-detr-absent", "sliding-window")
+
+
 def run_sed(profile: Profile, device: str = "auto", seed: int | None = None,
-            sed: SedSetConfig | None = None) -> dict[str, Any]:
+            sed: SedSetConfig | None = None, absent_share: float = ABSENT_SHARE
+            ) -> dict[str, Any]:
     """The whole experiment on ``profile`` (see the module docstring): a JSON-able dict
     with each method's report on the test split and the zero-shot F1 as a share of the
     supervised one."""
     encoder = feature_encoder(profile)
     data = {name: sed_data(profile, name, encoder, sed) for name in ("train", "valid", "test")}
-    model = train_profile(profile, device, progress=False, seed=seed).result.model
+    models = {name: train_profile(profile, device, progress=False, seed=seed,
+                                  absent_share=share).result.model
+              for name, share in (("am-detr", 0.0), ("am-detr-absent", absent_share))}
     hop = window_config(profile).hop_s
     used = resolve_device(device)
     baseline = run_baseline(profile).tuning.params
@@ -125,11 +135,12 @@ def run_sed(profile: Profile, device: str = "auto", seed: int | None = None,
         """Each method as a :data:`Detector`, and every similarity value of the
         sliding window (its threshold grid spans them)."""
         task = part.split.task
-        moments = detr_moments(model, part.frames, part.prompt_tokens, task.durations, hop,
-                               used)
         curves = prompt_similarities(part.frames, part.prompt_embeddings)
         detected: dict[str, Detector] = {
-            "am-detr": task.moment_scores(moments),
+            name: task.moment_scores(detr_moments(model, part.frames, part.prompt_tokens,
+                                                  task.durations, hop, used))
+            for name, model in models.items()}
+        detected |= {
             "supervised": classifier.scores(task, part.frames),
             "sliding-window": lambda t: sliding_window_decisions(
                 task, curves, t, baseline.filter_frames, hop),
@@ -138,9 +149,9 @@ def run_sed(profile: Profile, device: str = "auto", seed: int | None = None,
 
     (valid, similarities), (test, _) = detectors(data["valid"]), detectors(data["test"])
     references = {name: data[name].split.task.reference() for name in ("valid", "test")}
-    thresholds = {"am-detr": PROBABILITY_THRESHOLDS, "supervised": PROBABILITY_THRESHOLDS,
+    thresholds = {**dict.fromkeys((*models, "supervised"), PROBABILITY_THRESHOLDS),
                   "sliding-window": uniform_thresholds(similarities)}
-    defaults = {"am-detr": DEFAULT_THRESHOLD, "supervised": DEFAULT_THRESHOLD,
+    defaults = {**dict.fromkeys((*models, "supervised"), DEFAULT_THRESHOLD),
                 "sliding-window": float(baseline.threshold)}
     methods = {}
     for method, grid in thresholds.items():
@@ -156,7 +167,8 @@ def run_sed(profile: Profile, device: str = "auto", seed: int | None = None,
         "recordings": {name: len(part.split.task.vids) for name, part in data.items()},
         "events": {name: len(part.split.task.events) for name, part in data.items()},
         "methods": methods,
+        "absent_share": absent_share,
         "share_of_supervised": {
             method: (methods[method]["tuned"]["f1"] / supervised_f1 if supervised_f1 else None)
-            for method in ("am-detr", "sliding-window")},
+            for method in ZERO_SHOT},
     }

@@ -24,7 +24,7 @@ def result(tmp_path_factory, tiny_experiment_cache):
 
 def test_every_detector_is_reported_on_the_tiny_profile(result):
     sed, out = result
-    assert set(sed["methods"]) == {"am-detr", "sliding-window", "supervised"}
+    assert set(sed["methods"]) == {"am-detr", "am-detr-absent", "sliding-window", "supervised"}
     assert sed["recordings"] == {"train": 10, "valid": 4, "test": 4}
     assert sed["events"]["test"] >= 3 * 4                    # 3 to 8 events per recording
     provenance = json.loads((out / "provenance.json").read_text())
