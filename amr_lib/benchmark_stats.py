@@ -25,13 +25,9 @@ def describe(annotations: Sequence[MomentAnnotation]) -> dict[str, Any]:
     query; ``duration_s`` is per recording, ``moment_s`` per moment (each cut to its
     recording); ``windows_past_end`` counts annotated windows that end after the recording.
     """
-    if not annotations:
-        raise ValueError("no annotations to describe")
     durations = {a.vid: a.duration for a in annotations}
     moments = [_inside(a) for a in annotations]
-    counts = np.array([len(m) for m in moments])
-    lengths = np.concatenate([m[:, 1] - m[:, 0] for m in moments])
-    gaps = np.concatenate([m[1:, 0] - m[:-1, 1] for m in moments])
+    counts, lengths, gaps = moment_arrays(annotations).values()
     coverage = np.array([(m[:, 1] - m[:, 0]).sum() / a.duration
                          for m, a in zip(moments, annotations, strict=True)])
     per_recording = Counter(a.vid for a in annotations)
@@ -51,6 +47,19 @@ def describe(annotations: Sequence[MomentAnnotation]) -> dict[str, Any]:
         "windows_past_end": sum(int((a.relevant_windows[:, 1] > a.duration).sum())
                                 for a in annotations),
     }
+
+
+def moment_arrays(annotations: Sequence[MomentAnnotation]) -> dict[str, np.ndarray]:
+    """The raw material of :func:`describe`'s moment statistics, for histograms:
+    ``counts`` ``(Q,)`` moments per query, ``lengths`` ``(W,)`` seconds per moment and
+    ``gaps`` seconds between consecutive moments of one query (moments cut to their
+    recording and merged where they overlap)."""
+    if not annotations:
+        raise ValueError("no annotations to describe")
+    moments = [_inside(a) for a in annotations]
+    return {"counts": np.array([len(m) for m in moments]),
+            "lengths": np.concatenate([m[:, 1] - m[:, 0] for m in moments]),
+            "gaps": np.concatenate([m[1:, 0] - m[:-1, 1] for m in moments])}
 
 
 def _inside(annotation: MomentAnnotation) -> np.ndarray:

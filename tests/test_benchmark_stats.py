@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from amr_lib.benchmark_stats import describe
+from amr_lib.benchmark_stats import describe, moment_arrays
 from amr_lib.cli import main
 from amr_lib.lighthouse_jsonl import MomentAnnotation, read_annotations
 from amr_lib.spans import merge_overlapping
@@ -41,6 +41,10 @@ def test_describe_by_hand():
     assert stats["gap_s"]["mean"] == 2.0
     assert stats["coverage"]["mean"] == pytest.approx((8 / 20 + 10 / 40 + 20 / 40) / 3)
     assert stats["windows_past_end"] == 1
+    arrays = moment_arrays(annotations)
+    np.testing.assert_array_equal(arrays["counts"], [2, 1, 1])
+    np.testing.assert_array_equal(arrays["lengths"], [6, 2, 10, 20])
+    np.testing.assert_array_equal(arrays["gaps"], [2])
 
 
 def test_describe_refuses_nothing():
