@@ -68,13 +68,19 @@ class SedData:
     prompt_embeddings: dict[str, np.ndarray]    # class -> (E,)
 
 
+def sed_split(profile: Profile, split: str, sed: SedSetConfig | None = None) -> SedSplit:
+    """``profile``'s SED recordings of ``split`` (its corpora, simulation settings, seed
+    and segment cap), simulated but not rendered."""
+    return simulate_sed_split(profile.clip_corpus, profile.background_corpus, split,
+                              profile.simulation, sed, seed=profile.seed,
+                              max_segments=profile.retrieval.segments(split))
+
+
 def sed_data(profile: Profile, split: str, encoder: FeatureEncoder,
              sed: SedSetConfig | None = None) -> SedData:
     """Simulate ``profile``'s SED recordings of ``split`` and encode them (features are
     cached like any split's)."""
-    made = simulate_sed_split(profile.clip_corpus, profile.background_corpus, split,
-                              profile.simulation, sed, seed=profile.seed,
-                              max_segments=profile.retrieval.segments(split))
+    made = sed_split(profile, split, sed)
     store = extract_features(made.simulated, encoder, window_config(profile),
                              default_cache_root() / "features")
     labels = list(made.task.labels)
