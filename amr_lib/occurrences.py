@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from amr_lib.experiment import feature_encoder, prepare, train_profile
+from amr_lib.experiment import train_profile
 from amr_lib.lighthouse_jsonl import MomentAnnotation, MomentPrediction, write_predictions
 from amr_lib.metrics import evaluate
 from amr_lib.presence import ABSENT_SHARE
@@ -107,14 +107,18 @@ def count_threshold(annotations: Sequence[MomentAnnotation],
     return float(grid[int(np.argmax(shares))])
 
 
+def moment_count_parts(annotations: Sequence[MomentAnnotation]) -> dict[str, np.ndarray]:
+    """Indices of the single-moment queries, the multi-moment ones and all of them."""
+    several = np.array([len(a.relevant_windows) > 1 for a in annotations])
+    return {"single": np.flatnonzero(~several), "multi": np.flatnonzero(several),
+            "all": np.arange(len(annotations))}
+
+
 def by_moment_count(annotations: Sequence[MomentAnnotation],
                     predictions: Sequence[MomentPrediction]) -> dict[str, dict[str, Any]]:
     """R1/mAP on the single-moment queries, the multi-moment ones and all of them."""
-    several = np.array([len(a.relevant_windows) > 1 for a in annotations])
-    parts = {"single": ~several, "multi": several, "all": np.ones_like(several)}
     report = {}
-    for name, chosen in parts.items():
-        picked = np.flatnonzero(chosen)
+    for name, picked in moment_count_parts(annotations).items():
         if len(picked) == 0:
             continue
         scores = evaluate([annotations[i] for i in picked], [predictions[i] for i in picked])
@@ -136,23 +140,22 @@ def run_occurrences(profile: Profile, device: str = "auto",
     presence = {name: {**run.summary["presence"],
                        **{m: run.test_metrics[m] for m in METRICS}}
                 for name, run in runs.items()}
-    mixed_profile = several_moments(profile, instances, mean_gap_s)
-    runs["mixed"] = train_profile(mixed_profile, device, progress=False)
-    encoder = feature_encoder(profile)
-    splits = {name: prepare(mixed_profile, name, encoder) for name in ("valid", "test")}
+    runs["mixed"] = train_profile(several_moments(profile, instances, mean_gap_s), device,
+                                  progress=False)
+    # its own valid and test splits, encoded by the same encoder as the profile's
+    splits = {name: runs["mixed"].splits[name] for name in ("valid", "test")}
+    valid, test = (splits[name].simulated.annotations for name in ("valid", "test"))
+    parts = moment_count_parts(test)
     several: dict[str, Any] = {}
     for name in ("paper", "mixed"):
         model = runs[name].result.model.to(used)
         predicted = {split: predict_split(model, prepared.tensors(), device=used)
                      for split, prepared in splits.items()}
-        valid, test = (splits[s].simulated.annotations for s in ("valid", "test"))
         threshold = count_threshold(valid, predicted["valid"])
-        several[name] = {"scores": by_moment_count(test, predicted["test"]), "counting": {}}
-        for part in ("single", "multi"):
-            chosen = [i for i, a in enumerate(test)
-                      if (len(a.relevant_windows) > 1) == (part == "multi")]
-            several[name]["counting"][part] = count_report(
-                [test[i] for i in chosen], [predicted["test"][i] for i in chosen], threshold)
+        several[name] = {"scores": by_moment_count(test, predicted["test"]), "counting": {
+            part: count_report([test[i] for i in parts[part]],
+                               [predicted["test"][i] for i in parts[part]], threshold)
+            for part in ("single", "multi")}}
         if predictions_dir is not None:
             write_predictions(Path(predictions_dir) / f"{name}_on_mixed_test.jsonl",
                               predicted["test"])
