@@ -219,9 +219,7 @@ def _parser() -> argparse.ArgumentParser:
                     "With --features, train on released pre-extracted features in "
                     "Lighthouse's layout (DIR/clap/{vid}.npz, DIR/clap_text/qid{qid}.npz) "
                     "for the queries of --annotations instead, with the paper's recipe.")
-    train.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE)
-    train.add_argument("--out", required=True, help="output folder")
-    train.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    _profile_arguments(train)
     train.add_argument("--epochs", type=int, help="override the profile's number of epochs")
     train.add_argument("--absent-share", type=float, default=0.0, metavar="F",
                        help="pair this share of each batch with the text of a query about "
@@ -300,24 +298,19 @@ def _parser() -> argparse.ArgumentParser:
                     "validation-tuned threshold, the F1-against-threshold curve of each "
                     "detector, and the zero-shot F1 as a share of the supervised one. "
                     "Writes OUT/sed.json and OUT/provenance.json.")
-    sed.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE)
-    sed.add_argument("--out", required=True, help="output folder")
+    _profile_arguments(sed)
     sed.add_argument("--seed", type=int, help="AM-DETR training seed (default: the profile's)")
-    sed.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
 
     occurrences = experiments.add_parser(
         "occurrences", help="queries with zero, one or several moments",
         description="AM-DETR trained as in the paper and with absent pairs (presence "
                     "AUROC, kept/refused at the stored threshold, R1/mAP on present "
                     "queries); the paper's model and one trained on a simulation that "
-                    "places each clip 1-4 times, scored on single- and multi-moment test "
-                    "queries apart, and how many moments each asserts. Writes "
-                    "OUT/occurrences.json, OUT/provenance.json and each model's mixed-test "
-                    "predictions as OUT/predictions/*.jsonl.")
-    occurrences.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE)
-    occurrences.add_argument("--out", required=True, help="output folder")
-    occurrences.add_argument("--device", default="auto",
-                             help="auto, cpu or cuda (default auto)")
+                    "repeats clips (2-5 placements due, 5 s gaps), scored on single- and "
+                    "multi-moment test queries apart, and how many moments each asserts. "
+                    "Writes OUT/occurrences.json, OUT/provenance.json and each model's "
+                    "mixed-test predictions as OUT/predictions/*.jsonl.")
+    _profile_arguments(occurrences)
 
     transfer = experiments.add_parser(
         "transfer", help="sim-to-real: quick and real-sounds models on each other's test",
@@ -505,6 +498,13 @@ def _table1(profile_name: str, seeds: int, out: str, clap_model: str | None, dev
         print(f"{row['method']:<30}{row['features']:<23}{cells}")
     print(f"{Path(out) / 'table1.json'}")
     return 0
+
+
+def _profile_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of a command that runs one profile's chain into a folder."""
+    parser.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE)
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
 
 
 def _experiment_arguments(parser: argparse.ArgumentParser, clap_adds: str) -> None:
