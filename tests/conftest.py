@@ -68,6 +68,18 @@ def use_tiny_experiment(patch: pytest.MonkeyPatch, root: Path) -> None:
                   lambda device="cpu": replace(TINY_ENCODER_TRAINING, device=device))
 
 
+def run_tiny_experiment(experiment: str, out: Path, root: Path) -> Path:
+    """``amr experiment EXPERIMENT --profile quick --out OUT --device cpu`` on
+    ``TINY_EXPERIMENT`` (cached under ``root``); returns ``out``."""
+    from amr_lib.cli import main
+
+    with pytest.MonkeyPatch.context() as patch:
+        use_tiny_experiment(patch, root)
+        assert main(["experiment", experiment, "--profile", "quick", "--out", str(out),
+                     "--device", "cpu"]) == 0
+    return out
+
+
 # Debian's Chromium, driven by Playwright in the browser tests (CI installs it)
 CHROMIUM = Path(os.environ.get("AMR_CHROMIUM", "/usr/bin/chromium"))
 

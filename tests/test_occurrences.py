@@ -7,9 +7,8 @@ import json
 
 import numpy as np
 import pytest
-from conftest import TINY_EXPERIMENT, use_tiny_experiment
+from conftest import TINY_EXPERIMENT, run_tiny_experiment
 
-from amr_lib.cli import main
 from amr_lib.experiment import simulated
 from amr_lib.lighthouse_jsonl import MomentAnnotation, MomentPrediction, read_predictions
 from amr_lib.occurrences import (
@@ -86,11 +85,8 @@ def test_the_mixed_simulation_holds_single_and_multi_moment_queries():
 
 @pytest.fixture(scope="module")
 def result(tmp_path_factory, tiny_experiment_cache):
-    out = tmp_path_factory.mktemp("occurrences")
-    with pytest.MonkeyPatch.context() as patch:
-        use_tiny_experiment(patch, tiny_experiment_cache)
-        assert main(["experiment", "occurrences", "--profile", "quick", "--out", str(out),
-                     "--device", "cpu"]) == 0
+    out = run_tiny_experiment("occurrences", tmp_path_factory.mktemp("occurrences"),
+                              tiny_experiment_cache)
     return json.loads((out / "occurrences.json").read_text()), out
 
 

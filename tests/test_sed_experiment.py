@@ -6,19 +6,15 @@ import json
 
 import numpy as np
 import pytest
-from conftest import use_tiny_experiment
+from conftest import run_tiny_experiment
 
-from amr_lib.cli import main
 from amr_lib.sed_experiment import PROBABILITY_THRESHOLDS
 
 
 @pytest.fixture(scope="module")
 def result(tmp_path_factory, tiny_experiment_cache):
-    out = tmp_path_factory.mktemp("sed")
-    with pytest.MonkeyPatch.context() as patch:
-        use_tiny_experiment(patch, tiny_experiment_cache)
-        assert main(["experiment", "sed", "--profile", "quick", "--out", str(out),
-                     "--device", "cpu"]) == 0
+    out = run_tiny_experiment("sed", tmp_path_factory.mktemp("sed"),
+                              tiny_experiment_cache)
     return json.loads((out / "sed.json").read_text()), out
 
 
