@@ -6,7 +6,10 @@ inputs, as the paper's MS-CLAP features) on batches shaped like Clotho-Moment (b
 included, as QD-DETR does) would cost; a ``torch.profiler`` breakdown of one
 paper-configuration step; and, with ``--lighthouse DIR`` (a checkout of line/lighthouse),
 the reference QD-DETR trained on the same batches in the same run, so the ratio is
-measured, not remembered. ``--profile-run`` also times the quick profile's whole training
+measured, not remembered. The paper configuration, its full-negative variant and the
+reference are timed in turns, a batch each per round, so drift in a shared machine's speed
+touches them alike; so are the paper configuration with the speed-ups of 2026-12 undone
+(all, then one at a time: :class:`PreviousOps`), which says what each bought. ``--profile-run`` also times the quick profile's whole training
 (features from the cache) and reports its test metrics. ``--before FILE`` embeds the
 figures of an earlier run of this script (e.g. on the previous commit) for comparison.
 
@@ -173,27 +176,103 @@ class LighthouseStep:
         self.optimizer.step()
 
 
-def samples_per_second(step, size: int, device, steps: int, repeats: int = 3) -> float:
-    """Best of ``repeats`` timings of ``steps`` batches, after 3 warm-up steps."""
+class PreviousOps:
+    """An :class:`AMDETRStep` with some of the CPU speed-ups of 2026-12 undone, to time what
+    each bought in the same run: ``"prelu"`` (``nn.PReLU`` instead of
+    :class:`amr_lib.model.activation.PReLU`), ``"mask"`` (the dropout mask converted from
+    booleans by torch) and ``"attention"`` (all-real key masks applied instead of skipped).
+    All three give the same numbers as the current code (the tests check it), only slower."""
+
+    UNDO = ("prelu", "mask", "attention")
+
+    def __init__(self, step: AMDETRStep, undo: tuple[str, ...]) -> None:
+        from torch import nn
+
+        from amr_lib.model.activation import PReLU
+
+        self.step, self.undo = step, undo
+        if "prelu" in undo:
+            for module in list(step.model.modules()):
+                for name, child in module.named_children():
+                    if isinstance(child, PReLU):
+                        plain = nn.PReLU()
+                        plain.weight = child.weight
+                        setattr(module, name, plain)
+
+    def __call__(self, rows) -> None:
+        from amr_lib.model import dropout, transformer
+
+        current = dropout.keep_mask, transformer.Attention.forward
+        if "mask" in self.undo:
+            dropout.keep_mask = previous_keep_mask
+        if "attention" in self.undo:
+            transformer.Attention.forward = previous_attention_forward
+        try:
+            self.step(rows)
+        finally:
+            dropout.keep_mask, transformer.Attention.forward = current
+
+
+def previous_keep_mask(shape, p: float, dtype):
+    """The dropout mask as it was built before: booleans converted by torch."""
+    import numpy as np
+    import torch
+
+    from amr_lib.model.dropout import LEVELS
+
+    threshold = round(p * LEVELS)
+    count = int(np.prod(shape))
+    seed = int(torch.randint(0, 2 ** 62, ()))
+    bits = np.random.Generator(np.random.SFC64(seed)).bit_generator.random_raw(
+        (count + 3) // 4).view(np.uint16)[:count]
+    kept = torch.from_numpy(bits >= threshold).view(shape)
+    return kept.to(dtype).mul_(LEVELS / (LEVELS - threshold))
+
+
+def previous_attention_forward(self, query, key, value, key_mask):
+    """``Attention.forward`` as it was before: a key mask is applied even if all True."""
+    import math
+
+    from amr_lib.model.dropout import dropout
+
+    q, k, v = (self._split(x) for x in (query, key, value))
+    allowed = None if key_mask is None else key_mask[:, None, None, :]
+    scores = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])   # training on the CPU
+    if allowed is not None:
+        scores = scores.masked_fill(~allowed, float("-inf"))
+    mixed = dropout(scores.softmax(-1), self.dropout, self.training) @ v
+    batch, _, length, _ = mixed.shape
+    return self.out(mixed.transpose(1, 2).reshape(batch, length, -1))
+
+
+def interleaved_rates(steps: dict, size: int, rounds: int) -> dict[str, float]:
+    """Samples per second of each CPU training step in ``steps`` (name -> step), timed in
+    turns: every round times one batch of each, in an order that rotates, so a change in
+    the shared machine's speed during the run touches all of them alike. Each step gets 2
+    warm-up batches; the median of its ``rounds`` timings is reported."""
+    import statistics
+
     import torch
 
     from amr_lib.train import epoch_batches
 
-    batches = list(epoch_batches(size, BATCH, 0, 1, device))
-    for rows in batches[:3]:
-        step(rows)
-    rates = []
-    for repeat in range(repeats):
-        timed = batches[3 + repeat * steps: 3 + (repeat + 1) * steps]
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        for rows in timed:
-            step(rows)
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        rates.append(sum(len(r) for r in timed) / (time.perf_counter() - start))
-    return max(rates)
+    batches = list(epoch_batches(size, BATCH, 0, 1, torch.device("cpu")))
+    if len(batches) < rounds + 2:
+        raise ValueError(f"{size} samples give {len(batches)} batches, "
+                         f"fewer than {rounds} rounds + 2 warm-ups")
+    names = list(steps)
+    for name in names:
+        for rows in batches[:2]:
+            steps[name](rows)
+    seconds: dict[str, list[float]] = {name: [] for name in names}
+    for index, rows in enumerate(batches[2:rounds + 2]):
+        turn = index % len(names)
+        for name in names[turn:] + names[:turn]:
+            start = time.perf_counter()
+            steps[name](rows)
+            seconds[name].append(time.perf_counter() - start)
+    return {name: len(batches[2]) / statistics.median(times)
+            for name, times in seconds.items()}
 
 
 def step_flops(step, rows) -> int:
@@ -273,50 +352,69 @@ def cpu_figures(steps: int, lighthouse: Path | None, profile_run: bool) -> dict:
     device = torch.device("cpu")
     result: dict = {"cpu_threads": CPU_THREADS, "batch": BATCH, "frames": FRAMES,
                     "tokens": TOKENS, "paper_inputs": list(PAPER_INPUTS)}
-    size = BATCH * (3 * steps + 3)
-    configs = (("quick", AMDETRConfig.quick()), ("paper", AMDETRConfig.paper(*PAPER_INPUTS)))
-    for name, config in configs:
-        split = random_split(size, config.audio_dim, config.text_dim, 256)
-        rate = samples_per_second(AMDETRStep(config, split, device), size, device, steps)
-        result[f"{name}_parameters"] = count_parameters(AMDETR(config))
-        result[f"{name}_samples_per_s"] = round(rate, 1)
-        print(f"{name:>6} config: {rate:7.1f} samples/s "
-              f"({result[f'{name}_parameters']:,} parameters)")
-        if name != "paper":
-            continue
-        full = samples_per_second(AMDETRStep(config, split, device, full_negative_pass=True),
-                                  size, device, steps)
-        result["paper_samples_per_s_full_negative_pass"] = round(full, 1)
-        print(f"        negatives through the whole model: {full:.1f} samples/s")
-        if lighthouse is not None:
-            reference = LighthouseStep(lighthouse, split, device)
-            reference_rate = samples_per_second(reference, size, device, steps)
-            result["reference"] = "Lighthouse QD-DETR (line/lighthouse), same batches"
-            result["reference_parameters"] = count_parameters(reference.model)
-            result["reference_samples_per_s"] = round(reference_rate, 1)
-            result["paper_speedup_vs_reference"] = round(rate / reference_rate, 2)
-            result["full_negative_pass_speedup_vs_reference"] = round(
-                full / reference_rate, 2)
-            result["target_speedup_vs_reference"] = TARGET_SPEEDUP_VS_REFERENCE
-            print(f"reference QD-DETR: {reference_rate:.1f} samples/s "
-                  f"({result['reference_parameters']:,} parameters); ours "
-                  f"{rate / reference_rate:.2f}x (target {TARGET_SPEEDUP_VS_REFERENCE}x), "
-                  f"full negatives {full / reference_rate:.2f}x")
-        rate_flops = matmul_rate(CPU_THREADS)
-        rows = next(iter(epoch_batches(size, BATCH, 0, 1, device)))
-        flops = step_flops(AMDETRStep(config, split, device), rows)
-        result["matmul_gflops_per_s"] = round(rate_flops / 1e9, 1)
-        result["paper_gflop_per_step"] = round(flops / 1e9, 1)
-        result["paper_matmul_bound_samples_per_s"] = round(BATCH * rate_flops / flops, 1)
-        print(f"        {flops / 1e9:.1f} GFLOP per step; at this machine's "
-              f"{rate_flops / 1e9:.0f} GFLOP/s for matrix products, at most "
-              f"{result['paper_matmul_bound_samples_per_s']} samples/s")
-        if lighthouse is not None:
-            reference_flops = step_flops(LighthouseStep(lighthouse, split, device), rows)
-            result["reference_gflop_per_step"] = round(reference_flops / 1e9, 1)
-        result["paper_profile"] = profile_breakdown(AMDETRStep(config, split, device),
-                                                    size, device)
-        print("profile of a paper step:", json.dumps(result["paper_profile"]["share_of_step"]))
+    rounds = 3 * steps
+    size = BATCH * (rounds + 2)
+    quick = AMDETRConfig.quick()
+    split = random_split(size, quick.audio_dim, quick.text_dim, 256)
+    rate = interleaved_rates({"quick": AMDETRStep(quick, split, device)}, size, rounds)["quick"]
+    result["quick_parameters"] = count_parameters(AMDETR(quick))
+    result["quick_samples_per_s"] = round(rate, 1)
+    print(f" quick config: {rate:7.1f} samples/s ({result['quick_parameters']:,} parameters)")
+
+    config = AMDETRConfig.paper(*PAPER_INPUTS)
+    split = random_split(size, config.audio_dim, config.text_dim, 256)
+    steps_by_name = {"paper": AMDETRStep(config, split, device),
+                     "full_negative_pass": AMDETRStep(config, split, device,
+                                                      full_negative_pass=True)}
+    for undo in [PreviousOps.UNDO, *((part,) for part in PreviousOps.UNDO)]:
+        steps_by_name["previous:" + "+".join(undo)] = PreviousOps(
+            AMDETRStep(config, split, device), undo)
+    if lighthouse is not None:
+        steps_by_name["reference"] = LighthouseStep(lighthouse, split, device)
+    rates = interleaved_rates(steps_by_name, size, rounds)
+    previous = rates["previous:" + "+".join(PreviousOps.UNDO)]
+    result["paper_samples_per_s_previous_ops"] = round(previous, 1)
+    result["paper_speedup_vs_previous_ops"] = round(rates["paper"] / previous, 3)
+    result["speedup_bought_by"] = {part: round(rates["paper"] / rates[f"previous:{part}"], 3)
+                                   for part in PreviousOps.UNDO}
+    print(f" paper config with the previous ops: {previous:.1f} samples/s; now "
+          f"{rates['paper'] / previous:.3f}x; each part: {result['speedup_bought_by']}")
+    rate, full = rates["paper"], rates["full_negative_pass"]
+    result["timing"] = (f"median of {rounds} batches each, the configurations timed in "
+                        "turns (one batch each per round) on the same batches; figures "
+                        "from separate runs (before) drift with the shared machine")
+    result["paper_parameters"] = count_parameters(AMDETR(config))
+    result["paper_samples_per_s"] = round(rate, 1)
+    result["paper_samples_per_s_full_negative_pass"] = round(full, 1)
+    print(f" paper config: {rate:7.1f} samples/s ({result['paper_parameters']:,} parameters)")
+    print(f"        negatives through the whole model: {full:.1f} samples/s")
+    if lighthouse is not None:
+        reference, reference_rate = steps_by_name["reference"], rates["reference"]
+        result["reference"] = "Lighthouse QD-DETR (line/lighthouse), same batches"
+        result["reference_parameters"] = count_parameters(reference.model)
+        result["reference_samples_per_s"] = round(reference_rate, 1)
+        result["paper_speedup_vs_reference"] = round(rate / reference_rate, 2)
+        result["full_negative_pass_speedup_vs_reference"] = round(full / reference_rate, 2)
+        result["target_speedup_vs_reference"] = TARGET_SPEEDUP_VS_REFERENCE
+        print(f"reference QD-DETR: {reference_rate:.1f} samples/s "
+              f"({result['reference_parameters']:,} parameters); ours "
+              f"{rate / reference_rate:.2f}x (target {TARGET_SPEEDUP_VS_REFERENCE}x), "
+              f"full negatives {full / reference_rate:.2f}x")
+    rate_flops = matmul_rate(CPU_THREADS)
+    rows = next(iter(epoch_batches(size, BATCH, 0, 1, device)))
+    flops = step_flops(AMDETRStep(config, split, device), rows)
+    result["matmul_gflops_per_s"] = round(rate_flops / 1e9, 1)
+    result["paper_gflop_per_step"] = round(flops / 1e9, 1)
+    result["paper_matmul_bound_samples_per_s"] = round(BATCH * rate_flops / flops, 1)
+    print(f"        {flops / 1e9:.1f} GFLOP per step; at this machine's "
+          f"{rate_flops / 1e9:.0f} GFLOP/s for matrix products, at most "
+          f"{result['paper_matmul_bound_samples_per_s']} samples/s")
+    if lighthouse is not None:
+        reference_flops = step_flops(LighthouseStep(lighthouse, split, device), rows)
+        result["reference_gflop_per_step"] = round(reference_flops / 1e9, 1)
+    result["paper_profile"] = profile_breakdown(AMDETRStep(config, split, device),
+                                                size, device)
+    print("profile of a paper step:", json.dumps(result["paper_profile"]["share_of_step"]))
     if profile_run:
         result["quick_profile"] = quick_profile_run()
     return result

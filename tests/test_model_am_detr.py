@@ -5,6 +5,7 @@ import pytest
 import torch
 from torch import nn
 
+from amr_lib.model.activation import PReLU
 from amr_lib.model.am_detr import (
     AMDETR,
     AMDETRConfig,
@@ -286,7 +287,8 @@ def feed_forward_activations(model: AMDETR) -> list[type]:
 def test_every_transformer_layer_uses_its_own_prelu():
     model = tiny_model(cross_layers=2, encoder_layers=3, decoder_layers=2)
     activations = feed_forward_activations(model)
-    assert activations == [nn.PReLU] * 7            # one per layer, no ReLU among them
+    # one per layer, no ReLU among them; ours is nn.PReLU with a faster CPU backward
+    assert activations == [PReLU] * 7 and issubclass(PReLU, nn.PReLU)
     slopes = [m.weight for m in model.modules() if isinstance(m, nn.PReLU)]
     assert len({id(s) for s in slopes}) == 7          # learnable, not shared
     assert all(float(s.detach()) == pytest.approx(0.25) for s in slopes)
@@ -501,3 +503,19 @@ def test_each_decoder_layer_predicts_relative_to_the_refined_anchors():
             expected = (logit + model.span_head(model.decoder.norm(state))).sigmoid()
             torch.testing.assert_close(layer_out["pred_spans"], expected)
             reference = (logit + model.decoder.refine(state)).sigmoid()
+
+
+def test_all_real_keys_give_the_same_attention_as_no_mask():
+    """Attention skips a key mask that hides nothing; the numbers must not move."""
+    from amr_lib.model.transformer import Attention
+
+    torch.manual_seed(0)
+    attention = Attention(16, 16, 4, dropout=0.0).eval()
+    q, k, v = torch.randn(3, 5, 16), torch.randn(3, 7, 16), torch.randn(3, 7, 16)
+    everything = attention(q, k, v, ones(3, 7))
+    assert torch.equal(everything, attention(q, k, v, None))
+    hidden = ones(3, 7)
+    hidden[1, 4:] = False                      # a padded recording still masks its keys
+    masked = attention(q, k, v, hidden)
+    assert torch.equal(masked[0], everything[0])
+    torch.testing.assert_close(masked[1], attention(q[1:2], k[1:2, :4], v[1:2, :4], None)[0])

@@ -66,3 +66,25 @@ def test_module_matches_nn_dropout_contract():
     ours = (module.train()(big) == 0).float().mean()
     theirs = (F.dropout(big, 0.2, True) == 0).float().mean()
     assert abs(ours - theirs) < 0.005
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
+@pytest.mark.parametrize("p", [0.1, 0.5])
+def test_mask_equals_the_torch_formula_bit_for_bit(dtype, p):
+    """The numpy-built mask holds exactly the values torch's ``bool.to(dtype).mul_(scale)``
+    gives (the rule every trained model in the book was trained with)."""
+    import numpy as np
+
+    shape = (6, 61, 33)
+    torch.manual_seed(5)
+    ours = keep_mask(shape, p, dtype)
+    torch.manual_seed(5)
+    seed = int(torch.randint(0, 2 ** 62, ()))
+    count = int(np.prod(shape))
+    bits = np.random.Generator(np.random.SFC64(seed)).bit_generator.random_raw(
+        (count + 3) // 4).view(np.uint16)[:count]
+    threshold = round(p * LEVELS)
+    reference = torch.from_numpy(bits >= threshold).view(shape).to(dtype).mul_(
+        LEVELS / (LEVELS - threshold))
+    assert ours.dtype == dtype and ours.shape == shape
+    assert torch.equal(ours, reference)

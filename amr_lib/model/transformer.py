@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from amr_lib.model.activation import PReLU
 from amr_lib.model.dropout import Dropout, dropout
 
 SINE_TEMPERATURE = 10000.0      # the Transformer's sinusoid base
@@ -48,6 +49,8 @@ class Attention(nn.Module):
         """``query (B, Lq, Dq)``, ``key (B, Lk, Dq)``, ``value (B, Lk, Dv)`` (already projected),
         ``key_mask (B, Lk)`` True for real keys -> ``(B, Lq, Dv)``."""
         q, k, v = (self._split(x) for x in (query, key, value))            # (B, h, L, d)
+        if key_mask is not None and key_mask.device.type == "cpu" and bool(key_mask.all()):
+            key_mask = None     # nothing to hide (as in most batches): skip the masking
         allowed = None if key_mask is None else key_mask[:, None, None, :]  # (B, 1, 1, Lk)
         # on the CPU, fused attention with dropout falls back to explicit products anyway,
         # with PyTorch's slow dropout mask: take the explicit path with the fast one
@@ -89,7 +92,7 @@ class FeedForward(nn.Module):
 
     def __init__(self, hidden: int, ffn: int, dropout: float) -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(hidden, ffn), nn.PReLU(), Dropout(dropout),
+        self.net = nn.Sequential(nn.Linear(hidden, ffn), PReLU(), Dropout(dropout),
                                  nn.Linear(ffn, hidden), Dropout(dropout))
         self.norm = nn.LayerNorm(hidden)
 
@@ -105,7 +108,7 @@ class CrossAttentionEncoderLayer(nn.Module):
         self.attention = ProjectedAttention(hidden, heads, dropout)
         self.drop = Dropout(dropout)
         self.norm = nn.LayerNorm(hidden)
-        self.ffn = nn.Sequential(nn.Linear(hidden, ffn), nn.PReLU(), Dropout(dropout),
+        self.ffn = nn.Sequential(nn.Linear(hidden, ffn), PReLU(), Dropout(dropout),
                                  nn.Linear(ffn, hidden))
         self.ffn_drop = Dropout(dropout)
         self.ffn_norm = nn.LayerNorm(hidden)
