@@ -6,12 +6,13 @@ inputs, as the paper's MS-CLAP features) on batches shaped like Clotho-Moment (b
 included, as QD-DETR does) would cost; a ``torch.profiler`` breakdown of one
 paper-configuration step; and, with ``--lighthouse DIR`` (a checkout of line/lighthouse),
 the reference QD-DETR trained on the same batches in the same run, so the ratio is
-measured, not remembered. The paper configuration, its full-negative variant and the
-reference are timed in turns, a batch each per round, so drift in a shared machine's speed
-touches them alike; so are the paper configuration with the speed-ups of 2026-12 undone
-(all, then one at a time: :class:`PreviousOps`), which says what each bought. ``--profile-run`` also times the quick profile's whole training
-(features from the cache) and reports its test metrics. ``--before FILE`` embeds the
-figures of an earlier run of this script (e.g. on the previous commit) for comparison.
+measured, not remembered. The paper configuration, its full-negative variant, the
+reference and the paper configuration with the speed-ups of 2026-12 undone (all, then one
+at a time: :class:`PreviousOps`, which says what each bought) are timed in turns, a batch
+each per round, so drift in a shared machine's speed touches them alike.
+``--profile-run`` also times the quick profile's whole training (features from the cache)
+and reports its test metrics. ``--before FILE`` embeds the figures of an earlier run of
+this script (e.g. on the previous commit); those drift with the machine.
 
 GPU: seconds per epoch at Clotho-Moment scale (32,694 training queries of 60 frames,
 batch 32, paper configuration), with the split resident on the GPU and bf16 autocast; the
