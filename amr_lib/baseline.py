@@ -37,7 +37,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.ndimage import median_filter
 
 from amr_lib.atomic import atomic_write
 from amr_lib.features.store import FeatureStore
@@ -101,6 +100,8 @@ def active_frames(similarity: np.ndarray, threshold: float | np.ndarray,
     shape. A binary median is a majority vote; frames beyond the ends count as 0."""
     marks = (np.asarray(similarity) > threshold).astype(np.uint8)
     if filter_frames > 1:
+        from scipy.ndimage import median_filter  # here: AM-DETR's `amr retrieve` skips it
+
         size = (1,) * (marks.ndim - 1) + (filter_frames,)
         marks = median_filter(marks, size=size, mode="constant", cval=0)
     return marks.astype(bool)

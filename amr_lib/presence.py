@@ -22,7 +22,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from sklearn.metrics import roc_auc_score, roc_curve
 
 from amr_lib.model.am_detr import AMDETR
 from amr_lib.model.data import MomentSplit
@@ -82,12 +81,16 @@ def top_scores(model: AMDETR, split: MomentSplit, pairs: PresencePairs,
 
 def presence_auroc(scores: np.ndarray, present: np.ndarray) -> float:
     """Area under the ROC curve of ``scores`` for telling present from absent pairs."""
+    from sklearn.metrics import roc_auc_score  # here: `amr retrieve` never pays its import
+
     return float(roc_auc_score(present.astype(int), scores))
 
 
 def choose_threshold(scores: np.ndarray, present: np.ndarray) -> PresenceThreshold:
     """The threshold with the highest balanced accuracy (a pair counts as present when its
     score is at least the threshold); ties go to the higher threshold."""
+    from sklearn.metrics import roc_curve
+
     false_positive, true_positive, thresholds = roc_curve(
         present.astype(int), scores, drop_intermediate=False)
     balanced = (true_positive + 1 - false_positive) / 2

@@ -235,3 +235,17 @@ def test_found_moments_are_labelled_by_rank_and_score():
     assert labels == ["#1 0.91", "#2 0.40"]
     assert ax.get_title(loc="left") == "moments for 'a dog'"
     plt.close("all")
+
+
+def test_amr_retrieve_start_up_imports_no_scipy_or_sklearn():
+    """`amr retrieve` pays every module import at start-up: scikit-learn (presence AUROC),
+    scipy.optimize (matching) and scipy.ndimage (the baseline's filter) are training and
+    baseline tools, imported where they are used (about 1.4 s here)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from amr_lib.cli import main; from amr_lib.retrieve import Retriever; "
+            "print(sorted(m for m in ('sklearn', 'scipy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]", out.stdout

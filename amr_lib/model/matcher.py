@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from scipy.optimize import linear_sum_assignment
 from torch import nn
 
 from amr_lib.spans import generalized_temporal_iou, span_cxw_to_xx
@@ -47,6 +46,9 @@ class HungarianMatcher(nn.Module):
         Returns ``B`` pairs of int64 index tensors ``(pred_index, target_index)`` of length
         ``min(K, G_b)``, sorted by prediction index.
         """
+        # imported here: `amr retrieve` reads FOREGROUND from this module but never matches
+        from scipy.optimize import linear_sum_assignment
+
         if len(target_spans) != len(pred_spans):
             raise ValueError(f"{len(pred_spans)} recordings of predictions but "
                              f"{len(target_spans)} of targets")
