@@ -508,13 +508,12 @@ def _profile_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _experiment_arguments(parser: argparse.ArgumentParser, clap_adds: str) -> None:
-    """The options every ``amr experiment`` shares."""
-    parser.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE)
+    """The options of ``amr experiment table1`` and ``ablations``: a profile's chain, with
+    seeds, CLAP and an epoch override."""
+    _profile_arguments(parser)
     parser.add_argument("--seeds", type=int, default=3,
                         help="AM-DETR training seeds (default %(default)s)")
-    parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--clap-model", help=f"CLAP hub id or local folder: adds {clap_adds}")
-    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     parser.add_argument("--epochs", type=int, help="override the profile's number of epochs")
 
 
