@@ -203,47 +203,26 @@ class PreviousOps:
     def __call__(self, rows) -> None:
         from amr_lib.model import dropout, transformer
 
-        current = dropout.keep_mask, transformer.Attention.forward
+        current = dropout.keep_mask, transformer.hiding_mask
         if "mask" in self.undo:
             dropout.keep_mask = previous_keep_mask
         if "attention" in self.undo:
-            transformer.Attention.forward = previous_attention_forward
+            transformer.hiding_mask = lambda key_mask: key_mask     # always applied
         try:
             self.step(rows)
         finally:
-            dropout.keep_mask, transformer.Attention.forward = current
+            dropout.keep_mask, transformer.hiding_mask = current
 
 
 def previous_keep_mask(shape, p: float, dtype):
     """The dropout mask as it was built before: booleans converted by torch."""
-    import numpy as np
     import torch
 
-    from amr_lib.model.dropout import LEVELS
+    from amr_lib.model.dropout import LEVELS, random_bits
 
-    threshold = round(p * LEVELS)
-    count = int(np.prod(shape))
-    seed = int(torch.randint(0, 2 ** 62, ()))
-    bits = np.random.Generator(np.random.SFC64(seed)).bit_generator.random_raw(
-        (count + 3) // 4).view(np.uint16)[:count]
+    bits, threshold = random_bits(shape, p)
     kept = torch.from_numpy(bits >= threshold).view(shape)
     return kept.to(dtype).mul_(LEVELS / (LEVELS - threshold))
-
-
-def previous_attention_forward(self, query, key, value, key_mask):
-    """``Attention.forward`` as it was before: a key mask is applied even if all True."""
-    import math
-
-    from amr_lib.model.dropout import dropout
-
-    q, k, v = (self._split(x) for x in (query, key, value))
-    allowed = None if key_mask is None else key_mask[:, None, None, :]
-    scores = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])   # training on the CPU
-    if allowed is not None:
-        scores = scores.masked_fill(~allowed, float("-inf"))
-    mixed = dropout(scores.softmax(-1), self.dropout, self.training) @ v
-    batch, _, length, _ = mixed.shape
-    return self.out(mixed.transpose(1, 2).reshape(batch, length, -1))
 
 
 def interleaved_rates(steps: dict, size: int, rounds: int) -> dict[str, float]:

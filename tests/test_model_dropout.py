@@ -2,7 +2,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from amr_lib.model.dropout import LEVELS, Dropout, dropout, keep_mask
+from amr_lib.model.dropout import LEVELS, Dropout, dropout, keep_mask, random_bits
 
 
 @pytest.mark.parametrize("p", [0.1, 0.5, 0.9])
@@ -73,17 +73,11 @@ def test_module_matches_nn_dropout_contract():
 def test_mask_equals_the_torch_formula_bit_for_bit(dtype, p):
     """The numpy-built mask holds exactly the values torch's ``bool.to(dtype).mul_(scale)``
     gives (the rule every trained model in the book was trained with)."""
-    import numpy as np
-
     shape = (6, 61, 33)
     torch.manual_seed(5)
     ours = keep_mask(shape, p, dtype)
     torch.manual_seed(5)
-    seed = int(torch.randint(0, 2 ** 62, ()))
-    count = int(np.prod(shape))
-    bits = np.random.Generator(np.random.SFC64(seed)).bit_generator.random_raw(
-        (count + 3) // 4).view(np.uint16)[:count]
-    threshold = round(p * LEVELS)
+    bits, threshold = random_bits(shape, p)
     reference = torch.from_numpy(bits >= threshold).view(shape).to(dtype).mul_(
         LEVELS / (LEVELS - threshold))
     assert ours.dtype == dtype and ours.shape == shape

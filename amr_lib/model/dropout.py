@@ -40,17 +40,23 @@ def keep_mask(shape: torch.Size | tuple[int, ...], p: float, dtype: torch.dtype
               ) -> torch.Tensor:
     """``shape`` tensor of ``0`` (dropped) and ``1 / (1 - p_q)`` (kept), ``p_q`` the
     quantised drop probability."""
-    threshold = round(p * LEVELS)
-    count = int(np.prod(shape))
-    seed = int(torch.randint(0, 2 ** 62, ()))          # torch's generator decides the mask
-    bits = np.random.Generator(np.random.SFC64(seed)).bit_generator.random_raw(
-        (count + 3) // 4).view(np.uint16)[:count]
+    bits, threshold = random_bits(shape, p)
     scale = LEVELS / (LEVELS - threshold)
     if dtype in NUMPY_TYPES:    # numpy converts booleans to floats 3x faster than torch
         kept = (bits >= threshold).astype(NUMPY_TYPES[dtype])
         kept *= scale           # rounded to the dtype first, as torch's mul_ does
         return torch.from_numpy(kept).view(shape)
     return torch.from_numpy(bits >= threshold).view(shape).to(dtype).mul_(scale)
+
+
+def random_bits(shape: torch.Size | tuple[int, ...], p: float) -> tuple[np.ndarray, int]:
+    """The draw behind a mask: one 16-bit number per element of ``shape`` (flat uint16)
+    and the threshold below which an element is dropped."""
+    count = int(np.prod(shape))
+    seed = int(torch.randint(0, 2 ** 62, ()))          # torch's generator decides the mask
+    bits = np.random.Generator(np.random.SFC64(seed)).bit_generator.random_raw(
+        (count + 3) // 4).view(np.uint16)[:count]
+    return bits, round(p * LEVELS)
 
 
 class Dropout(nn.Module):

@@ -49,8 +49,7 @@ class Attention(nn.Module):
         """``query (B, Lq, Dq)``, ``key (B, Lk, Dq)``, ``value (B, Lk, Dv)`` (already projected),
         ``key_mask (B, Lk)`` True for real keys -> ``(B, Lq, Dv)``."""
         q, k, v = (self._split(x) for x in (query, key, value))            # (B, h, L, d)
-        if key_mask is not None and key_mask.device.type == "cpu" and bool(key_mask.all()):
-            key_mask = None     # nothing to hide (as in most batches): skip the masking
+        key_mask = hiding_mask(key_mask)
         allowed = None if key_mask is None else key_mask[:, None, None, :]  # (B, 1, 1, Lk)
         # on the CPU, fused attention with dropout falls back to explicit products anyway,
         # with PyTorch's slow dropout mask: take the explicit path with the fast one
@@ -72,6 +71,14 @@ class Attention(nn.Module):
     def _split(self, x: torch.Tensor) -> torch.Tensor:
         batch, length, width = x.shape
         return x.view(batch, length, self.heads, width // self.heads).transpose(1, 2)
+
+
+def hiding_mask(key_mask: torch.Tensor | None) -> torch.Tensor | None:
+    """``key_mask``, or ``None`` on the CPU when it hides no key (as in most batches), so
+    attention skips the masking passes; the numbers are the same either way."""
+    if key_mask is not None and key_mask.device.type == "cpu" and bool(key_mask.all()):
+        return None
+    return key_mask
 
 
 class ProjectedAttention(nn.Module):
