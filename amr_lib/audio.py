@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from amr_lib.atomic import atomic_write
+from amr_lib.storage.atomic import atomic_write
 
 SAMPLE_RATE = 16_000            # Hz: the simulation's default rate (Clotho-Moment used 32 kHz)
 EPSILON = 1e-12                 # floor under powers before taking logs
@@ -67,6 +67,19 @@ def audio_duration(path: str | Path) -> float:
     """Length of an audio file in seconds, from its header (no decoding)."""
     samples, rate = audio_info(path)
     return samples / rate
+
+
+def as_float_audio(audio: np.ndarray) -> np.ndarray:
+    """Samples in [-1, 1]: floats as they are, signed integer PCM (int16, int32, ...)
+    divided by its full scale (``2 ** (bits - 1)``, as soundfile reads it) into float32;
+    any other type (unsigned, bool, complex) is refused."""
+    audio = np.asarray(audio)
+    if np.issubdtype(audio.dtype, np.floating):
+        return audio
+    if np.issubdtype(audio.dtype, np.signedinteger):
+        return (audio / float(-np.iinfo(audio.dtype).min)).astype(np.float32)
+    raise AudioError(f"audio samples of type {audio.dtype} are not supported: pass floats "
+                     "in [-1, 1] or signed integer PCM (e.g. int16)")
 
 
 def resample(audio: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:

@@ -38,10 +38,10 @@ from typing import Any
 
 import numpy as np
 
-from amr_lib.atomic import atomic_write
 from amr_lib.features.store import FeatureStore
 from amr_lib.lighthouse_jsonl import MomentAnnotation, MomentPrediction
 from amr_lib.metrics import IOU_THRESHOLDS, pad_rows, score_padded
+from amr_lib.storage.atomic import atomic_write
 
 TOP_K = 10
 JOINT_SPACE_ENCODERS = ("contrastive", "clap")
@@ -107,6 +107,16 @@ def active_frames(similarity: np.ndarray, threshold: float | np.ndarray,
     return marks.astype(bool)
 
 
+def marked_runs(marks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every run of marks in ``(R, T)`` bool rows: ``(row, start, stop)`` index arrays in
+    row-major order, ``stop`` one past the run's last frame."""
+    # run edges: +1 where a run starts, -1 one past where it ends
+    edges = np.diff(np.pad(np.asarray(marks).astype(np.int8), ((0, 0), (1, 1))), axis=1)
+    row, start = np.nonzero(edges == 1)
+    _, stop = np.nonzero(edges == -1)                  # same row-major order as the starts
+    return row, start, stop
+
+
 def ranked_moments(similarity: np.ndarray, active: np.ndarray, hop_s: float,
                    duration_s: np.ndarray, top_k: int = TOP_K) -> np.ndarray:
     """Runs of marks -> ranked moments, for many curves at once.
@@ -121,10 +131,7 @@ def ranked_moments(similarity: np.ndarray, active: np.ndarray, hop_s: float,
     num_curves, length = similarity.shape
     flat = active.reshape(-1, length)                                  # (R, T)
     curve = np.arange(len(flat)) % num_curves                          # row -> curve
-    # run edges: +1 where a run starts, -1 one past where it ends
-    edges = np.diff(np.pad(flat.astype(np.int8), ((0, 0), (1, 1))), axis=1)
-    row, start = np.nonzero(edges == 1)
-    _, stop = np.nonzero(edges == -1)                  # same row-major order as the starts
+    row, start, stop = marked_runs(flat)
     sums = np.pad(np.cumsum(similarity, axis=1), ((0, 0), (1, 0)))     # (Q, T + 1)
     score = (sums[curve[row], stop] - sums[curve[row], start]) / (stop - start)
     # the fallback: rows without a run get their curve's best frame
@@ -198,8 +205,18 @@ def threshold_grid(similarities: Sequence[np.ndarray], count: int = THRESHOLD_CO
     """``count`` thresholds evenly spaced between two quantiles of all frames'
     similarities (:data:`THRESHOLD_RANGE`): scale-free across encoders, and evenly spaced
     so that gaps in the similarity distribution get thresholds too."""
-    low, high = np.quantile(np.concatenate(similarities), THRESHOLD_RANGE)
-    return np.unique(np.linspace(low, high, count))
+    return np.unique(quantile_grid(np.concatenate(similarities), THRESHOLD_RANGE, count))
+
+
+def quantile_grid(values: Sequence[float] | np.ndarray, quantiles: tuple[float, float],
+                  count: int) -> np.ndarray:
+    """``(count,)`` thresholds evenly spaced between two quantiles of the finite
+    ``values`` (the scores a detector gave), so each detector is swept over its own range;
+    ``[0, 1]`` when none is finite."""
+    finite = np.asarray(values, dtype=np.float64).ravel()
+    finite = finite[np.isfinite(finite)]
+    low, high = np.quantile(finite, quantiles) if len(finite) else (0.0, 1.0)
+    return np.linspace(low, high, count)
 
 
 def grid_average_map(similarities: Sequence[np.ndarray],

@@ -105,8 +105,8 @@ def answer_figure(answer: Answer, query: str) -> Figure:
 def write_examples(folder: str | Path, count: int = EXAMPLES) -> list[tuple[str, str]]:
     """``count`` test mixtures of the quick profile (synthetic, no data needed) as WAV
     files in ``folder``; returns ``(path, one of its captions)`` pairs."""
-    from amr_lib.experiment import simulated
     from amr_lib.profiles import Profile
+    from amr_lib.runs.chain import simulated
 
     split = simulated(Profile.quick(), "test")
     renderer = split.renderer()

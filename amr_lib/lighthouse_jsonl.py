@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from amr_lib.jsonl import read_json_lines, write_json_lines
+from amr_lib.storage.jsonl import read_json_lines, write_json_lines
 
 QueryId = int | str
 

@@ -12,13 +12,17 @@ recording, every prediction labelled background) teaches the foreground score to
 - :func:`presence_auroc`: the area under the ROC curve of that score between present and
   absent pairs (0.5: the score says nothing about presence; 1: it separates them);
 - :func:`choose_threshold`: the score that best separates the two on validation (highest
-  balanced accuracy, i.e. Youden's J), stored in the checkpoint so :mod:`amr_lib.retrieve`
-  can answer "no match above the threshold".
+  balanced accuracy, i.e. Youden's J); :func:`store_threshold` keeps it in the checkpoint
+  so :mod:`amr_lib.retrieve` can answer "no match above the threshold".
+
+Training (:mod:`amr_lib.train`) knows nothing of this: the run that asks for absent pairs
+(:func:`amr_lib.runs.chain.train_profile`) calibrates its best model afterwards.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -26,6 +30,8 @@ import torch
 from amr_lib.model.am_detr import AMDETR
 from amr_lib.model.data import MomentSplit
 from amr_lib.model.matcher import FOREGROUND
+from amr_lib.storage.checkpoints import write_checkpoint
+from amr_lib.train import read_am_detr_checkpoint
 
 CHECKPOINT_KEY = "presence"      # in a checkpoint's ``extra``: PresenceThreshold as a dict
 ABSENT_SHARE = 0.25              # of each batch: the experiments' (and the README's) choice
@@ -55,6 +61,11 @@ class PresenceThreshold:
     def to_json(self) -> dict[str, float]:
         return {"threshold": self.threshold, "valid_auroc": self.valid_auroc,
                 "valid_balanced_accuracy": self.valid_balanced_accuracy}
+
+    @classmethod
+    def from_json(cls, values: dict[str, float]) -> PresenceThreshold:
+        return cls(float(values["threshold"]), float(values["valid_auroc"]),
+                   float(values["valid_balanced_accuracy"]))
 
 
 def presence_pairs(split: MomentSplit, seed: int = 0) -> PresencePairs:
@@ -107,3 +118,23 @@ def calibrate(model: AMDETR, valid: MomentSplit, seed: int = 0, batch_size: int 
     pairs = presence_pairs(valid, seed)
     return choose_threshold(top_scores(model, valid, pairs, batch_size, device),
                             pairs.present)
+
+
+def stored_threshold(path: str | Path) -> PresenceThreshold | None:
+    """The threshold kept in the AM-DETR checkpoint at ``path`` (``None``: it has none)."""
+    stored = read_am_detr_checkpoint(path)["extra"].get(CHECKPOINT_KEY)
+    return None if stored is None else PresenceThreshold.from_json(stored)
+
+
+def store_threshold(path: str | Path, model: AMDETR, valid: MomentSplit, seed: int = 0,
+                    batch_size: int = 256, device: torch.device | str = "cpu"
+                    ) -> PresenceThreshold:
+    """:func:`calibrate` ``model`` (the checkpoint's own) on ``valid`` and keep the
+    threshold in the checkpoint at ``path``; a threshold already there is kept as it is."""
+    checkpoint = read_am_detr_checkpoint(path)
+    if CHECKPOINT_KEY in checkpoint["extra"]:
+        return PresenceThreshold.from_json(checkpoint["extra"][CHECKPOINT_KEY])
+    threshold = calibrate(model, valid, seed, batch_size, device)
+    checkpoint["extra"][CHECKPOINT_KEY] = threshold.to_json()
+    write_checkpoint(path, checkpoint)
+    return threshold

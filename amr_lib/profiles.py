@@ -5,7 +5,7 @@
 - ``quick`` (default): the embedded synthetic clips over synthetic walking tours; no data.
 - ``real-sounds``: ESC-50 clips over the real urban ambience under ``AMR_DATA_ROOT``;
   the recordings last just under a minute, so segments are 30 s (see
-  :meth:`SimulationConfig.real_sounds`).
+  :meth:`~amr_lib.simulation.algorithm.SimulationConfig.real_sounds`).
 - ``paper``: Clotho v2.1 over Walking Tours audio, the released generator's settings;
   expects ``AMR_DATA_ROOT/clotho`` (Clotho v2.1 layout) and ``AMR_DATA_ROOT/walking_tours``
   (the tours' audio tracks as WAV or FLAC).
@@ -17,13 +17,13 @@ from dataclasses import dataclass
 
 from amr_lib import config
 from amr_lib.corpora import CorpusSpec
-from amr_lib.simulate import SimulationConfig
+from amr_lib.simulation.algorithm import SimulationConfig
 
 
 @dataclass(frozen=True)
 class RetrievalSetup:
     """How a profile turns simulated splits into a trained AM-DETR (plain values only, so
-    reading a profile never imports torch; :mod:`amr_lib.experiment` builds the objects).
+    reading a profile never imports torch; :mod:`amr_lib.runs.chain` builds the objects).
 
     ``*_segments`` cap the background segments simulated per split (``None``: all of them);
     ``model`` names an :class:`~amr_lib.model.am_detr.AMDETRConfig` preset. ``train_scale``

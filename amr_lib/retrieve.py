@@ -3,9 +3,11 @@
 >>> retriever = Retriever.from_checkpoint("runs/quick/best.ckpt")
 >>> retriever.retrieve("street.flac", "a dog barks", top_k=5)
 [Moment(start_s=12.0, end_s=17.0, score=0.93), ...]
+>>> frames = retriever.embed("street.flac")          # embed once, ask several queries
+>>> [retriever.retrieve_frames(frames, q) for q in ("a dog barks", "a bell rings")]
 
 A checkpoint written by :func:`amr_lib.train.train_am_detr` through
-:func:`amr_lib.experiment.train_profile` carries the feature encoder (the contrastive
+:func:`amr_lib.runs.chain.train_profile` carries the feature encoder (the contrastive
 network itself, or CLAP by source and weights hash) next to AM-DETR, so nothing else is
 needed. The audio is embedded once per recording; recordings longer than the model's
 training length are cut into chunks of that length overlapping by half, every chunk is
@@ -27,7 +29,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from amr_lib.audio import as_float_audio, audio_duration
 from amr_lib.baseline import BaselineParams, detect, frame_similarity, read_params
+from amr_lib.config import resolve_device
 from amr_lib.features.encoders import encoder_from_file_reference, encoder_from_reference
 from amr_lib.features.long_audio import embed_file
 from amr_lib.features.released import CHECKPOINT_KEY as RELEASED_FEATURES
@@ -38,9 +42,63 @@ from amr_lib.model.postprocess import TOP_K, ranked_moments
 from amr_lib.presence import CHECKPOINT_KEY as PRESENCE_KEY
 from amr_lib.progress import progress_bar
 from amr_lib.spans import temporal_iou
-from amr_lib.train import load_am_detr, read_am_detr_checkpoint
+from amr_lib.train import model_from_checkpoint, read_am_detr_checkpoint
 
 MERGE_IOU = 0.5             # copies of one moment from overlapping chunks overlap this much
+
+
+@dataclass(frozen=True)
+class CheckpointInfo:
+    """What a checkpoint says about itself, read without building its model or encoder."""
+
+    window: WindowConfig              # the feature windows its model was trained on
+    profile: str | None               # the profile (or profiles) it was trained on
+    presence_threshold: float | None  # None: trained without absent queries
+
+    @classmethod
+    def read(cls, path: str | Path) -> CheckpointInfo:
+        return cls.of(read_am_detr_checkpoint(path), str(path))
+
+    @classmethod
+    def of(cls, checkpoint: dict[str, Any], where: str) -> CheckpointInfo:
+        """From a read checkpoint; ``ValueError`` naming ``where`` for checkpoints that
+        cannot embed audio (trained on released features, or not written by ``amr
+        train``)."""
+        extra = checkpoint["extra"]
+        if RELEASED_FEATURES in extra:
+            raise ValueError(f"{where}: this model was trained on released pre-extracted "
+                             "features and has no encoder to embed audio; predict with "
+                             "`amr predict --features DIR`")
+        try:
+            reference = extra["features"]
+            window = WindowConfig(float(reference["window_s"]), float(reference["hop_s"]))
+        except (KeyError, TypeError, ValueError):
+            raise ValueError(f"{where}: this checkpoint does not say which feature encoder "
+                             "made its inputs; it was not written by `amr train`") from None
+        presence = extra.get(PRESENCE_KEY)
+        return cls(window, extra.get("profile"),
+                   None if presence is None else float(presence["threshold"]))
+
+
+def check_recording(path: str | Path, window: WindowConfig) -> float:
+    """The duration in seconds of the audio file at ``path`` (from its header), after
+    checking that it is a readable file at least one ``window`` long; the error names
+    the file."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path}: is a folder, not an audio file")
+    duration_s = audio_duration(path)       # FileNotFoundError / AudioError name the file
+    if duration_s < window.window_s - 1e-9:
+        raise ValueError(f"{path}: {duration_s:.2f} s of audio is shorter than one "
+                         f"{window.window_s:g} s window of this model")
+    return duration_s
+
+
+def check_query(query: str) -> str:
+    """``query`` itself; ``ValueError`` for one that is not a text or only blanks."""
+    if not isinstance(query, str) or not query.strip():
+        raise ValueError(f"a query must be a non-empty text, got {query!r}")
+    return query
 
 
 @dataclass(frozen=True)
@@ -80,16 +138,48 @@ class FileRetriever:
             return embed_file(self.encoder, audio, self.window, progress=progress)
         if sample_rate is None:
             raise ValueError("an audio array needs its sample_rate")
-        return self.encoder.embed_windows(audio, sample_rate, self.window)
+        return self.encoder.embed_windows(as_float_audio(audio), sample_rate, self.window)
 
     def retrieve(self, audio: str | Path | np.ndarray, query: str, top_k: int = 5,
                  sample_rate: int | None = None) -> list[Moment]:
-        """The ``top_k`` best moments for ``query`` in ``audio``, best first."""
+        """The ``top_k`` best moments for ``query`` in ``audio``, best first: a file, or
+        an ``(N,)`` array at ``sample_rate`` Hz (float in [-1, 1], or integer PCM, which
+        is scaled by its full range)."""
+        check_top_k(top_k)
+        query = check_query(query)
         return self.retrieve_frames(self.embed(audio, sample_rate), query, top_k)
 
     def retrieve_frames(self, frames: np.ndarray, query: str, top_k: int = 5,
                         duration_s: float | None = None) -> list[Moment]:
+        """Like :meth:`retrieve` on ``(T, D)`` frames from :meth:`embed`; ``duration_s``
+        (default ``T * hop``) is the recording's length, within one hop of the frames'."""
+        check_top_k(top_k)
+        return self._rank(frames, check_query(query), top_k,
+                          frames_duration(len(frames), self.window.hop_s, duration_s))
+
+    def _rank(self, frames: np.ndarray, query: str, top_k: int, duration_s: float
+              ) -> list[Moment]:
         raise NotImplementedError
+
+
+def check_top_k(top_k: int) -> None:
+    if isinstance(top_k, bool) or not isinstance(top_k, int | np.integer) or top_k < 1:
+        raise ValueError(f"top_k must be a whole number of at least 1, got {top_k!r}")
+
+
+def frames_duration(frames: int, hop_s: float, duration_s: float | None = None) -> float:
+    """The length in seconds of a recording of ``frames`` frames, ``hop_s`` apart:
+    ``duration_s`` when it fits them (``frames`` is ``floor(duration_s / hop_s)``, give or
+    take one frame), else ``ValueError``; ``frames * hop_s`` when not given."""
+    if frames < 1:
+        raise ValueError("no frames: embed at least one window of audio")
+    covered = frames * hop_s
+    if duration_s is None:
+        return covered
+    if not covered - hop_s - 1e-6 <= duration_s <= covered + hop_s + 1e-6:
+        raise ValueError(f"duration_s={duration_s:g} does not fit {frames} frames "
+                         f"{hop_s:g} s apart (they cover {covered:g} s)")
+    return float(duration_s)
 
 
 class Retriever(FileRetriever):
@@ -112,31 +202,19 @@ class Retriever(FileRetriever):
                         clap_model: str | None = None) -> Retriever:
         """Load a checkpoint written by training (``best.ckpt``); ``clap_model`` points at
         a local copy of CLAP's weights when the checkpoint uses CLAP."""
-        checkpoint = read_am_detr_checkpoint(path)
-        extra = checkpoint["extra"]
-        if RELEASED_FEATURES in extra:
-            raise ValueError(f"{path}: this model was trained on released pre-extracted "
-                             "features and has no encoder to embed audio; predict with "
-                             "`amr predict --features DIR`")
-        if "features" not in extra:
-            raise ValueError(f"{path}: this checkpoint does not say which feature encoder "
-                             "made its inputs; it was not written by `amr train`")
-        encoder, window = encoder_from_reference(extra["features"], str(path), device,
-                                                 clap_model)
-        presence = extra.get(PRESENCE_KEY)
-        return cls(load_am_detr(path, device), encoder, window,
-                   int(checkpoint["train_frames"]), device,
-                   None if presence is None else float(presence["threshold"]))
+        checkpoint = read_am_detr_checkpoint(path)           # read once
+        info = CheckpointInfo.of(checkpoint, str(path))
+        device = resolve_device(device)
+        encoder, window = encoder_from_reference(checkpoint["extra"]["features"], str(path),
+                                                 str(device), clap_model)
+        return cls(model_from_checkpoint(checkpoint, str(path), device), encoder, window,
+                   int(checkpoint["train_frames"]), device, info.presence_threshold)
 
     @torch.no_grad()
-    def retrieve_frames(self, frames: np.ndarray, query: str, top_k: int = 5,
-                        duration_s: float | None = None) -> list[Moment]:
-        """Like :meth:`retrieve` on precomputed ``(T, D)`` frames."""
-        if top_k < 1:
-            raise ValueError(f"top_k must be at least 1, got {top_k}")
+    def _rank(self, frames: np.ndarray, query: str, top_k: int, duration_s: float
+              ) -> list[Moment]:
         hop = self.window.hop_s
         total = len(frames)
-        duration_s = duration_s or total * hop
         [tokens], _ = self.encoder.query_features([query])
         starts = chunk_starts(total, self.chunk_frames)
         length = min(self.chunk_frames, total)
@@ -169,14 +247,12 @@ class BaselineRetriever(FileRetriever):
     def from_params(cls, path: str | Path, device: str = "cpu",
                     clap_model: str | None = None) -> BaselineRetriever:
         params, features, _ = read_params(path)
-        encoder, window = encoder_from_file_reference(features, path, device, clap_model)
+        encoder, window = encoder_from_file_reference(features, path,
+                                                      str(resolve_device(device)), clap_model)
         return cls(params, encoder, window)
 
-    def retrieve_frames(self, frames: np.ndarray, query: str, top_k: int = 5,
-                        duration_s: float | None = None) -> list[Moment]:
-        """Like :meth:`retrieve` on precomputed ``(T, D)`` frames."""
-        if top_k < 1:
-            raise ValueError(f"top_k must be at least 1, got {top_k}")
+    def _rank(self, frames: np.ndarray, query: str, top_k: int, duration_s: float
+              ) -> list[Moment]:
         _, sentences = self.encoder.query_features([query])
         rows = detect(frame_similarity(frames, sentences[0]), self.params, self.window.hop_s,
                       duration_s, top_k)
@@ -228,10 +304,14 @@ def predict_annotations(retriever: FileRetriever, annotations: list[MomentAnnota
         by_vid.setdefault(annotation.vid, []).append(annotation)
     predictions = {}
     for vid, queries in progress_bar(by_vid.items(), desc="recordings", leave=False):
-        frames = retriever.embed(find_recording(audio_dir, vid))
+        path = find_recording(audio_dir, vid)
+        frames = retriever.embed(path)
         for annotation in queries:
-            moments = retriever.retrieve_frames(frames, annotation.query, top_k,
-                                                duration_s=annotation.duration)
+            try:
+                moments = retriever.retrieve_frames(frames, annotation.query, top_k,
+                                                    duration_s=annotation.duration)
+            except ValueError as problem:   # a duration that does not fit the audio
+                raise ValueError(f"{path}: query {annotation.qid!r}: {problem}") from None
             predictions[annotation.qid] = MomentPrediction(
                 annotation.qid, annotation.query, vid,
                 np.array([[m.start_s, m.end_s, m.score] for m in moments]).reshape(-1, 3))

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from amr_lib.checkpoints import cpu_state, read_checkpoint, write_checkpoint
+from amr_lib.config import resolve_device
 from amr_lib.lighthouse_jsonl import MomentPrediction
 from amr_lib.metrics import evaluate
 from amr_lib.model.am_detr import AMDETR, AMDETRConfig
@@ -38,9 +38,8 @@ from amr_lib.model.criterion import LossConfig, SetCriterion
 from amr_lib.model.data import MomentSplit
 from amr_lib.model.matcher import MatcherConfig
 from amr_lib.model.postprocess import ranked_moments
-from amr_lib.presence import CHECKPOINT_KEY as PRESENCE_KEY
-from amr_lib.presence import calibrate
 from amr_lib.progress import progress_bar
+from amr_lib.storage.checkpoints import cpu_state, read_checkpoint, write_checkpoint
 
 CHECKPOINT_FORMAT = "amr_lib.am_detr"
 CHECKPOINT_VERSION = 1
@@ -92,12 +91,6 @@ class TrainResult:
     best_epoch: int
     best_metrics: dict[str, float]
     out_dir: Path
-
-
-def resolve_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def make_optimizer(model: torch.nn.Module, lr: float, weight_decay: float,
@@ -170,10 +163,6 @@ def train_am_detr(model_config: AMDETRConfig, train: MomentSplit, valid: MomentS
     if world > 1:
         dist.barrier()
     best_model = load_am_detr(out_dir / BEST, device)
-    if rank == 0 and config.absent_share and history:
-        _store_presence_threshold(out_dir / BEST, best_model, valid_on, config, device)
-    if world > 1:
-        dist.barrier()
     best = max(history, key=lambda row: row["valid_mAP"]) if history else {}
     return TrainResult(best_model, history, int(best.get("epoch", 0)),
                        {k.removeprefix("valid_"): v for k, v in best.items()
@@ -260,13 +249,23 @@ def evaluate_model(model: AMDETR, split: MomentSplit, batch_size: int = 256,
 
 def load_am_detr(path: str | Path, device: torch.device | str = "cpu") -> AMDETR:
     """The model of a checkpoint written by :func:`train_am_detr`, in eval mode."""
-    checkpoint = read_am_detr_checkpoint(path)
+    return model_from_checkpoint(read_am_detr_checkpoint(path), str(path), device)
+
+
+def model_from_checkpoint(checkpoint: dict[str, Any], where: str,
+                          device: torch.device | str = "cpu") -> AMDETR:
+    """The model of an already read checkpoint (``where`` names it in errors)."""
     model = AMDETR(AMDETRConfig.from_json(checkpoint["model_config"]))
     try:
         model.load_state_dict(checkpoint["model"])
     except RuntimeError as problem:
-        raise ValueError(f"{path}: weights do not fit the stored config ({problem})") from None
+        raise ValueError(f"{where}: weights do not fit the stored config ({problem})") from None
     return model.to(device).eval()
+
+
+def model_device(model: torch.nn.Module) -> torch.device:
+    """Where ``model``'s weights are (under torchrun, the process's own GPU)."""
+    return next(model.parameters()).device
 
 
 def read_am_detr_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -302,18 +301,6 @@ def _resume(path: Path, model: AMDETR, optimizer: torch.optim.Optimizer,
     if "cuda" in checkpoint["rng"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(checkpoint["rng"]["cuda"])
     return list(checkpoint["history"])
-
-
-def _store_presence_threshold(path: Path, best_model: AMDETR, valid: MomentSplit,
-                              config: TrainingConfig, device: torch.device) -> None:
-    """Choose ``best_model``'s presence threshold on ``valid`` (present and absent pairs)
-    and keep it in its checkpoint at ``path``, unless it is there already."""
-    checkpoint = read_am_detr_checkpoint(path)
-    if PRESENCE_KEY in checkpoint["extra"]:
-        return
-    threshold = calibrate(best_model, valid, config.seed, config.eval_batch_size, device)
-    checkpoint["extra"][PRESENCE_KEY] = threshold.to_json()
-    write_checkpoint(path, checkpoint)
 
 
 def _write_history(out_dir: Path, history: list[dict[str, float]]) -> None:

@@ -92,8 +92,8 @@ def make_recording(path: Path, minutes: int) -> None:
 
 
 def quick_checkpoint() -> Path:
-    from amr_lib import experiment
     from amr_lib.profiles import load_profile
+    from amr_lib.runs import chain as experiment
 
     run = experiment.train_profile(load_profile("quick"), device="cpu", progress=False)
     return run.run_dir / "best.ckpt"

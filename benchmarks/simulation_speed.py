@@ -39,8 +39,7 @@ def main() -> None:
     import numpy as np
 
     from amr_lib.corpora.synthetic import SyntheticBackgroundCorpus, SyntheticClipCorpus
-    from amr_lib.mixing import MixtureRenderer
-    from amr_lib.simulate import (
+    from amr_lib.simulation.algorithm import (
         BackgroundSegment,
         SimulationConfig,
         TrimmedClip,
@@ -48,6 +47,7 @@ def main() -> None:
         segment_backgrounds,
         trim_clips,
     )
+    from amr_lib.simulation.mixing import MixtureRenderer
 
     config = SimulationConfig()
     rng = np.random.default_rng(0)
@@ -70,7 +70,7 @@ def main() -> None:
     synthesis_s = time.perf_counter() - start
 
     cache_root = REPO / "_build" / "benchmark_cache"
-    from amr_lib.cache import ArtifactCache
+    from amr_lib.storage.cache import ArtifactCache
 
     trimmed = trim_clips(clip_corpus, "test", config, ArtifactCache(cache_root))
     test_segments = segment_backgrounds(background_corpus, "test", config)

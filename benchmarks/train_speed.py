@@ -404,8 +404,8 @@ def quick_profile_run() -> dict:
     """Train the quick profile in a fresh run folder (features from the cache) and time it."""
     import tempfile
 
-    from amr_lib import experiment
     from amr_lib.profiles import load_profile
+    from amr_lib.runs import chain as experiment
 
     profile = load_profile("quick")
     encoder = experiment.feature_encoder(profile)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from amr_lib.config import data_root
 from amr_lib.lighthouse_jsonl import read_annotations
-from amr_lib.simulation_stats import statistics_from_annotations
+from amr_lib.simulation.statistics import statistics_from_annotations
 
 OUTPUT = Path(__file__).resolve().parents[1] / "book/data/released_clotho_moment_statistics.json"
 RELEASED_FILES = {"valid": "clotho_moment_val_release.jsonl",

@@ -8,22 +8,24 @@ from dataclasses import replace
 import pytest
 from conftest import TINY_EXPERIMENT, use_tiny_experiment
 
-from amr_lib import ablations, profiles
-from amr_lib.ablations import (
+from amr_lib import profiles
+from amr_lib.cli import main
+from amr_lib.experiments import ablations
+from amr_lib.experiments.ablations import (
     AblationGrid,
     read_ablations,
     run_ablations,
     study_rows,
 )
-from amr_lib.cli import main
-from amr_lib.experiment import (
+from amr_lib.experiments.results import METRICS, find_row
+from amr_lib.experiments.table1 import read_table
+from amr_lib.runs.chain import (
     feature_encoder,
     prepare,
     training_tensors,
     with_encoder,
     with_train_scale,
 )
-from amr_lib.table1 import METRICS, find_row, read_table
 
 TINY = TINY_EXPERIMENT
 GRID = AblationGrid(windows_s=(1.0, 2.0), data_scales=(0.5, 1.0, 2.0))

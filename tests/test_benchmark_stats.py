@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from amr_lib.benchmark_stats import describe, moment_arrays
 from amr_lib.cli import main
 from amr_lib.lighthouse_jsonl import MomentAnnotation, read_annotations
+from amr_lib.simulation.benchmark_stats import describe, moment_arrays
 from amr_lib.spans import merge_overlapping
 
 

@@ -7,12 +7,12 @@ import pytest
 import soundfile as sf
 
 from amr_lib.cli import main
-from amr_lib.clotho_moment import read_split, simulate_split, write_split
 from amr_lib.corpora import CorpusSpec
 from amr_lib.corpora.base import CorpusError
 from amr_lib.corpora.esc50 import ESC50ClipCorpus
 from amr_lib.lighthouse_jsonl import read_annotations
-from amr_lib.simulate import SimulationConfig
+from amr_lib.simulation.algorithm import SimulationConfig
+from amr_lib.simulation.clotho_moment import read_split, simulate_split, write_split
 
 
 @pytest.fixture(autouse=True)

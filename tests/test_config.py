@@ -34,3 +34,20 @@ def test_requirements_pin_cpu_torch_and_avoid_broken_wheels(repo_root):
     assert all(any(op in p for op in ("==", ">=")) for p in packages), "unbounded requirement"
     environment = (repo_root / "environment.yml").read_text()
     assert "python=3.11" in environment and "-r requirements.txt" in environment
+
+
+def test_resolve_device_names_what_cannot_run_here(monkeypatch):
+    import torch
+
+    assert config.resolve_device("cpu") == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert config.resolve_device("auto") == torch.device("cpu")
+    with pytest.raises(ValueError, match="sees no CUDA GPU"):
+        config.resolve_device("cuda")
+    with pytest.raises(ValueError, match="unknown device 'gpu'"):
+        config.resolve_device("gpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert config.resolve_device("cuda:0") == torch.device("cuda", 0)
+    with pytest.raises(ValueError, match="1 CUDA GPU"):
+        config.resolve_device("cuda:3")

@@ -8,7 +8,7 @@ import pytest
 import torch
 from tiny_moments import tiny_split
 
-from amr_lib.controls import (
+from amr_lib.experiments.controls import (
     best_constant_moment,
     discrimination,
     swap_donors,

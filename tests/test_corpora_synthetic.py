@@ -23,7 +23,7 @@ from amr_lib.corpora.synthetic.captions import (
 from amr_lib.corpora.synthetic.dsp import one_pole
 from amr_lib.corpora.synthetic.params import sample_params
 from amr_lib.corpora.synthetic.sounds import SOUND_CLASSES, spec_of
-from amr_lib.trimming import trim_active_span
+from amr_lib.simulation.trimming import trim_active_span
 
 SR = 16_000
 CLOTHO_MOMENT_MEAN_S = 19.6       # released test event lengths (1..30 s)

@@ -12,8 +12,8 @@ from conftest import CHROMIUM, TINY_EXPERIMENT, free_port, use_tiny_experiment
 
 from amr_lib.audio import write_wav
 from amr_lib.demo import MAX_PLAYERS, DemoInputError, DemoSession, build_app, write_examples
-from amr_lib.experiment import simulated, train_profile
 from amr_lib.retrieve import Retriever
+from amr_lib.runs.chain import simulated, train_profile
 from amr_lib.spans import temporal_iou
 
 

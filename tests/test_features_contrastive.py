@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 
-from amr_lib.cache import ArtifactCache
 from amr_lib.corpora.base import ClipCorpus
 from amr_lib.corpora.synthetic.corpus import SyntheticClipCorpus
 from amr_lib.features import contrastive_training as training
@@ -24,6 +23,7 @@ from amr_lib.features.contrastive import (
 )
 from amr_lib.features.text import TextEncoder
 from amr_lib.features.windows import WindowConfig
+from amr_lib.storage.cache import ArtifactCache
 
 RATE = 16_000
 TINY_CLASSES = ("dog_bark", "siren", "rain", "church_bell", "keyboard_typing", "thunder")

@@ -6,12 +6,12 @@ import multiprocessing
 import numpy as np
 import pytest
 
-from amr_lib.cache import ArtifactCache
-from amr_lib.clotho_moment import simulate_split
 from amr_lib.corpora import CorpusSpec
 from amr_lib.features.extract import extract_features, feature_store_for
 from amr_lib.features.store import FeatureStore
 from amr_lib.features.windows import WindowConfig, num_frames
+from amr_lib.simulation.clotho_moment import simulate_split
+from amr_lib.storage.cache import ArtifactCache
 
 
 class CountingEncoder:

@@ -25,6 +25,9 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run
                   "--disable-background-networking", "--disable-component-update"]
 CHAPTER = "01_the_task.ipynb"
 STDERR = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
+# MyST markup that a plain Markdown renderer leaves as text: directive fences and options,
+# roles, and maths between dollars (jupyterlab-myst renders all of them)
+RAW_MYST = re.compile(r"```\{|:class:|\{(?:admonition|numref|glue:text|cite)|\$[^$\n]+\$")
 
 
 def requirement_names(lines: list[str]) -> set[str]:
@@ -143,6 +146,22 @@ def test_chapter_one_runs_in_jupyterlab(lab, repo_root):
         errors = page.locator(STDERR).all_inner_texts()
         figures = page.locator(".jp-RenderedImage img").count()
         players = page.locator(".jp-OutputArea audio").count()
+        prose = page.locator(".jp-MarkdownCell .jp-Cell-inputWrapper").all_inner_texts()
+        maths = page.locator(".jp-MarkdownCell .katex, .jp-MarkdownCell mjx-container").count()
         browser.close()
     assert not errors, errors[:3]
     assert figures >= 3 and players >= 1, (figures, players)
+    raw = [text[:200] for text in prose if RAW_MYST.search(text)]
+    assert prose and not raw, f"MyST shown raw in JupyterLab: {raw[:3]}"
+    assert maths >= 1, "no rendered maths in Chapter 1's prose"
+
+
+@pytest.mark.parametrize("text, raw", [
+    ("```{admonition} Solution 1\n:class: dropdown\nUse the API.", True),
+    ("the IoU is $|A \\cap B| / |A \\cup B|$ here", True),
+    ("see {numref}`fig-iou`", True),
+    ("Solution 1\nUse the API. It costs $5 and 6 dollars", False),
+    ("IoU = |A ∩ B| / |A ∪ B| (rendered)", False),
+])
+def test_raw_myst_is_recognised(text, raw):
+    assert bool(RAW_MYST.search(text)) is raw

@@ -3,8 +3,8 @@ import pytest
 from fake_corpora import NoiseBackgrounds, ToneClips
 
 from amr_lib.audio import mean_power
-from amr_lib.mixing import MixtureRenderer
-from amr_lib.simulate import EventRecipe, MixtureRecipe
+from amr_lib.simulation.algorithm import EventRecipe, MixtureRecipe
+from amr_lib.simulation.mixing import MixtureRenderer
 
 RATE = 8_000
 

@@ -13,7 +13,8 @@ from amr_lib.model.am_detr import (
     input_projection,
     temporal_endpoints,
 )
-from amr_lib.model.criterion import MomentTargets, SetCriterion
+from amr_lib.model.criterion import SetCriterion
+from amr_lib.model.data import MomentTargets
 from amr_lib.model.transformer import MLP, Attention
 
 AUDIO_DIM, TEXT_DIM = 12, 10

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from amr_lib.model.am_detr import AMDETR, AMDETRConfig
-from amr_lib.model.criterion import LossConfig, MomentTargets, SetCriterion
+from amr_lib.model.criterion import LossConfig, SetCriterion
+from amr_lib.model.data import MomentTargets
 from amr_lib.model.matcher import FOREGROUND
 from amr_lib.spans import span_cxw_to_xx, temporal_iou_paired
 

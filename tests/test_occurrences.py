@@ -1,5 +1,5 @@
-"""Queries with zero, one or several moments (amr_lib.occurrences): counting by hand, and
-`amr experiment occurrences` on the tiny profile."""
+"""Queries with zero, one or several moments (amr_lib.experiments.occurrences): counting by
+hand, and `amr experiment occurrences` on the tiny profile."""
 
 from __future__ import annotations
 
@@ -9,9 +9,7 @@ import numpy as np
 import pytest
 from conftest import TINY_EXPERIMENT, run_tiny_experiment
 
-from amr_lib.experiment import simulated
-from amr_lib.lighthouse_jsonl import MomentAnnotation, MomentPrediction, read_predictions
-from amr_lib.occurrences import (
+from amr_lib.experiments.occurrences import (
     by_moment_count,
     count_report,
     count_threshold,
@@ -19,6 +17,8 @@ from amr_lib.occurrences import (
     found_windows,
     several_moments,
 )
+from amr_lib.lighthouse_jsonl import MomentAnnotation, MomentPrediction, read_predictions
+from amr_lib.runs.chain import simulated
 
 
 def annotation(qid, windows):

@@ -14,6 +14,8 @@ from amr_lib.presence import (
     choose_threshold,
     presence_auroc,
     presence_pairs,
+    store_threshold,
+    stored_threshold,
     top_scores,
 )
 from amr_lib.train import BEST, TrainingConfig, read_am_detr_checkpoint, train_am_detr
@@ -89,8 +91,13 @@ def test_a_tiny_model_learns_to_score_absent_queries_low(tmp_path):
         pairs = presence_pairs(valid, seed=7)
         scores = top_scores(result.model, valid, pairs)
         auroc[share] = presence_auroc(scores, pairs.present)
-        stored = read_am_detr_checkpoint(tmp_path / str(share) / BEST)["extra"]
-        assert (CHECKPOINT_KEY in stored) == (share > 0)
+        path = tmp_path / str(share) / BEST
+        # training keeps to training: the run that asks for presence stores its threshold
+        assert CHECKPOINT_KEY not in read_am_detr_checkpoint(path)["extra"]
+        if share:
+            chosen = store_threshold(path, result.model, valid, seed=0)
+            assert stored_threshold(path) == chosen
+            assert store_threshold(path, result.model, valid, seed=5) == chosen   # kept
         assert result.best_metrics["R1@0.5"] >= 50                 # still finds moments
     assert auroc[0.3] > 0.9
     assert auroc[0.3] > auroc[0.0] + 0.1

@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from amr_lib.checkpoints import read_checkpoint, write_checkpoint
 from amr_lib.cli import main
 from amr_lib.features.released import ReleasedFeatureError, ReleasedFeatures
 from amr_lib.lighthouse_jsonl import read_annotations, read_predictions, write_annotations
 from amr_lib.metrics import evaluate
-from amr_lib.released_run import predict_released
 from amr_lib.retrieve import Retriever
+from amr_lib.runs.released import predict_released, released_split
+from amr_lib.storage.checkpoints import read_checkpoint, write_checkpoint
 from amr_lib.train import CHECKPOINT_FORMAT, CHECKPOINT_VERSION
 
 WIDTH = 768          # MS-CLAP 2023, as released
@@ -74,7 +74,7 @@ def trained(released: dict[str, Path], tmp_path_factory) -> Path:
 def test_split_holds_the_files_as_released(released):
     features = ReleasedFeatures(released["features"])
     annotations = read_annotations(released["train"])
-    split = features.split(annotations)
+    split = released_split(features, annotations)
     vids = sorted({a.vid for a in annotations})
     assert split.audio.shape == (len(vids), 60, WIDTH)      # 60 s, one frame per second
     first = np.load(features.audio_path(vids[0]))["features"]
@@ -94,7 +94,7 @@ def test_missing_files_are_listed_before_training(released, tmp_path):
     (copy / "clap" / f"{annotations[0].vid}.npz").unlink()
     (copy / "clap_text" / f"qid{annotations[3].qid}.npz").unlink()
     with pytest.raises(ReleasedFeatureError) as error:
-        ReleasedFeatures(copy).split(annotations, where="valid.jsonl")
+        ReleasedFeatures(copy).read(annotations, where="valid.jsonl")
     message = str(error.value)
     assert "valid.jsonl: 2 feature file(s) missing" in message
     assert f"{annotations[0].vid}.npz" in message
@@ -125,7 +125,7 @@ def test_bad_feature_files_are_named(released, tmp_path, problem, message):
     else:
         path.write_bytes(path.read_bytes()[:100])
     with pytest.raises(ReleasedFeatureError, match=message) as error:
-        ReleasedFeatures(root).split(annotations)
+        ReleasedFeatures(root).read(annotations)
     assert str(error.value).startswith(str(path))
 
 
@@ -135,7 +135,7 @@ def test_features_of_two_widths_are_refused(released, tmp_path):
     odd = root / "clap_text" / f"qid{annotations[2].qid}.npz"
     np.savez(odd, last_hidden_state=np.ones((7, 512), np.float32))
     with pytest.raises(ReleasedFeatureError, match="512 wide, but"):
-        ReleasedFeatures(root).split(annotations)
+        ReleasedFeatures(root).read(annotations)
 
 
 def test_train_writes_a_run_scored_like_amr_evaluate(released, trained):

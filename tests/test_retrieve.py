@@ -175,16 +175,116 @@ def test_predict_names_a_missing_recording(trained, tmp_path, capsys):
     assert not (tmp_path / "pred.jsonl").exists()
 
 
-def test_retrieve_command_prints_json(trained, tmp_path, capsys):
+def test_retrieve_answers_several_queries_with_one_model_load(trained, tmp_path, capsys,
+                                                               monkeypatch):
     run, _ = trained
     path = tmp_path / "tone.wav"
     time = np.arange(16_000 * 20) / 16_000
     write_wav(path, (0.3 * np.sin(2 * np.pi * 440 * time)).astype(np.float32), 16_000)
+    calls = {"load": 0, "embed": 0}
+    load, embed = Retriever.from_checkpoint.__func__, Retriever.embed
+
+    def counted_load(cls, *args, **kwargs):
+        calls["load"] += 1
+        return load(cls, *args, **kwargs)
+
+    def counted_embed(self, *args, **kwargs):
+        calls["embed"] += 1
+        return embed(self, *args, **kwargs)
+
+    monkeypatch.setattr(Retriever, "from_checkpoint", classmethod(counted_load))
+    monkeypatch.setattr(Retriever, "embed", counted_embed)
+    queries = ["a high beep", "a dog barks", "rain falls", "a dog barks"]   # one asked twice
+    assert main(["retrieve", "--checkpoint", str(run / "best.ckpt"), str(path), *queries,
+                 "--top-k", "3", "--json"]) == 0
+    assert calls == {"load": 1, "embed": 1}
+    answer = json.loads(capsys.readouterr().out)
+    assert set(answer) == {"audio", "duration_s", "profile", "presence_threshold", "queries"}
+    assert answer["duration_s"] == 20.0 and answer["profile"] == "quick"
+    assert answer["presence_threshold"] is None          # trained without absent queries
+    assert [q["query"] for q in answer["queries"]] == queries
+    retriever = Retriever.from_checkpoint(run / "best.ckpt")
+    frames = retriever.embed(path)
+    for asked in answer["queries"]:
+        assert asked["found"] is None
+        assert 1 <= len(asked["moments"]) <= 3
+        # the same moments as the API gives for that query alone
+        alone = retriever.retrieve_frames(frames, asked["query"], 3)
+        assert asked["moments"] == [moment.to_json() for moment in alone]
     assert main(["retrieve", "--checkpoint", str(run / "best.ckpt"), str(path),
-                 "a high beep", "--top-k", "3", "--json"]) == 0
-    moments = json.loads(capsys.readouterr().out)
-    assert 1 <= len(moments) <= 3
-    assert all(0 <= m["start_s"] <= m["end_s"] <= 20 for m in moments)
+                 "a high beep"]) == 0
+    text = capsys.readouterr().out
+    assert "no presence threshold" in text and "'a high beep'" in text
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["DIR", "a dog barks"], "is a folder, not an audio file"),
+    (["SHORT", "a dog barks"], "shorter than one 1 s window"),
+    (["TONE", "a dog barks", "  "], "non-empty text"),
+    (["TONE", "a dog barks", "--device", "cuda"], "sees no CUDA GPU"),
+    (["TONE", "a dog barks", "--plot", "NOWHERE/found.png"], "does not exist"),
+    (["TONE", "a dog barks", "--plot", "found.xyz"], "cannot draw a .xyz file"),
+])
+def test_retrieve_checks_its_inputs_before_the_model_loads(trained, tmp_path, capsys,
+                                                           monkeypatch, arguments, message):
+    run, _ = trained
+    short, tone = tmp_path / "short.wav", tmp_path / "tone.wav"
+    write_wav(short, np.zeros(8_000, np.float32), 16_000)               # half a second
+    write_wav(tone, np.zeros(16_000 * 5, np.float32), 16_000)
+    named = {"DIR": str(tmp_path), "SHORT": str(short), "TONE": str(tone),
+             "NOWHERE/found.png": str(tmp_path / "nowhere" / "found.png"),
+             "found.xyz": str(tmp_path / "found.xyz")}
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+
+    def no_load(*args, **kwargs):
+        raise AssertionError("the model loaded before the inputs were checked")
+
+    monkeypatch.setattr(Retriever, "from_checkpoint", no_load)
+    code = main(["retrieve", "--checkpoint", str(run / "best.ckpt"),
+                 *[named.get(a, a) for a in arguments]])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    if arguments[0] in ("DIR", "SHORT"):
+        assert named[arguments[0]] in err                    # the file is named
+
+
+@pytest.mark.parametrize("option", [["--top-k", "0"], ["--device", "gpu"]])
+def test_retrieve_refuses_bad_options_at_parse_time(trained, tmp_path, capsys, option):
+    run, _ = trained
+    with pytest.raises(SystemExit) as stopped:
+        main(["retrieve", "--checkpoint", str(run / "best.ckpt"), str(tmp_path / "a.wav"),
+              "rain", *option])
+    assert stopped.value.code == 2
+    assert option[0] in capsys.readouterr().err
+
+
+def test_device_auto_works_on_every_command_that_takes_a_device(trained, tmp_path, capsys):
+    run, _ = trained
+    tone = tmp_path / "tone.wav"
+    write_wav(tone, np.zeros(16_000 * 5, np.float32), 16_000)
+    assert main(["retrieve", "--checkpoint", str(run / "best.ckpt"), str(tone), "rain",
+                 "--device", "auto", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["queries"][0]["moments"]
+
+
+def test_integer_pcm_is_scaled_like_the_file_reader(retriever):
+    rng = np.random.default_rng(3)
+    pcm = (rng.normal(0, 0.2, 16_000 * 8).clip(-1, 1) * 32767).astype(np.int16)
+    as_float = pcm.astype(np.float32) / 32768
+    assert (retriever.retrieve(pcm, "rain", sample_rate=16_000)
+            == retriever.retrieve(as_float, "rain", sample_rate=16_000))
+    with pytest.raises(ValueError, match="uint8"):
+        retriever.retrieve(np.zeros(16_000 * 5, np.uint8), "rain", sample_rate=16_000)
+
+
+def test_duration_must_fit_the_frames(retriever):
+    frames = retriever.embed(np.zeros(16_000 * 59, np.float32), 16_000)
+    assert len(frames) == 59
+    with pytest.raises(ValueError, match="does not fit 59 frames"):
+        retriever.retrieve_frames(frames, "rain", 3, duration_s=30)
+    moments = retriever.retrieve_frames(frames, "rain", 3, duration_s=59.5)
+    assert all(0 <= m.start_s <= m.end_s <= 59.5 for m in moments)
 
 
 def test_retrieve_says_when_nothing_passes_the_presence_threshold(trained, tmp_path,
@@ -208,8 +308,9 @@ def test_retrieve_says_when_nothing_passes_the_presence_threshold(trained, tmp_p
         assert ("no match above the presence threshold 1.500" in text) is not found
         assert main(["retrieve", "--checkpoint", str(path), str(audio), "a dog barks",
                      "--json"]) == 0
-        moments = json.loads(capsys.readouterr().out)
-        assert {m["above_threshold"] for m in moments} == {found}
+        [answer] = json.loads(capsys.readouterr().out)["queries"]
+        assert answer["found"] is found
+        assert {m["above_threshold"] for m in answer["moments"]} == {found}
     assert Retriever.from_checkpoint(path).found([]) is False
 
 

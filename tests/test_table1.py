@@ -10,9 +10,10 @@ import pytest
 from conftest import TINY_EXPERIMENT, use_tiny_experiment
 
 from amr_lib.cli import main
+from amr_lib.experiments.results import METRICS, find_row, within_spread
+from amr_lib.experiments.table1 import read_table, run_baseline
 from amr_lib.lighthouse_jsonl import read_annotations, read_predictions
 from amr_lib.retrieve import BaselineRetriever
-from amr_lib.table1 import METRICS, find_row, read_table, run_baseline, within_spread
 
 TINY = TINY_EXPERIMENT
 

@@ -1,4 +1,4 @@
-"""Sim-to-real transfer (amr_lib.transfer), paraphrased queries and sound classes."""
+"""Sim-to-real transfer (amr_lib.experiments.transfer), paraphrased queries and sound classes."""
 
 from __future__ import annotations
 
@@ -15,10 +15,8 @@ from amr_lib.cli import main
 from amr_lib.corpora import CorpusSpec, make_clip_corpus
 from amr_lib.corpora.base import CorpusError
 from amr_lib.corpora.esc50 import CAPTION_PHRASINGS
-from amr_lib.experiment import with_window
-from amr_lib.lighthouse_jsonl import MomentAnnotation, MomentPrediction
-from amr_lib.paraphrases import PARAPHRASES, paraphrase_annotations
-from amr_lib.transfer import (
+from amr_lib.experiments.paraphrases import PARAPHRASES, paraphrase_annotations
+from amr_lib.experiments.transfer import (
     MIX,
     PREDICTION_FILE,
     domain_test,
@@ -30,6 +28,8 @@ from amr_lib.transfer import (
     top_lengths,
     true_lengths,
 )
+from amr_lib.lighthouse_jsonl import MomentAnnotation, MomentPrediction
+from amr_lib.runs.chain import with_window
 
 
 def annotation(qid, windows, vid="v"):
@@ -143,7 +143,7 @@ def test_the_study_crosses_every_model_with_every_test_split(study):
 def test_a_model_on_its_own_test_split_matches_its_training_run(study):
     # the cross-domain path re-encodes the queries; on the model's own split it must give
     # exactly the run's own test metrics
-    from amr_lib.experiment import train_profile
+    from amr_lib.runs.chain import train_profile
 
     tiny, result, _ = study
     run = train_profile(tiny["quick"], "cpu", progress=False, seed=1)
@@ -154,7 +154,7 @@ def test_a_model_on_its_own_test_split_matches_its_training_run(study):
 
 
 def test_the_mixed_model_trains_on_both_profiles_and_tests_on_each(study):
-    from amr_lib.experiment import train_profile
+    from amr_lib.runs.chain import train_profile
 
     tiny, result, _ = study
     run = train_profile(tiny["real-sounds"], "cpu", progress=False, seed=0,
@@ -176,7 +176,7 @@ def test_classes_are_esc50_categories_with_counts_that_add_up(study):
     rows = [r for r in result["classes"] if r["method"] == "am-detr" and r["seed"] == 0
             and r["trained_on"] == "quick" and r["queries"] == "captions"]
     assert {r["class"] for r in rows} <= set(CAPTION_PHRASINGS)
-    from amr_lib.experiment import simulated
+    from amr_lib.runs.chain import simulated
 
     assert sum(r["n"] for r in rows) == len(simulated(tiny["real-sounds"], "test").annotations)
     assert all(0 <= r["R1@0.5"] <= 100 for r in rows)
@@ -237,7 +237,7 @@ def test_written_predictions_read_back_into_a_study_of_one_profile_give_the_same
 
 
 def test_prediction_folders_that_do_not_fit_are_refused_naming_the_file(tmp_path):
-    from amr_lib.transfer import TransferStudy
+    from amr_lib.experiments.transfer import TransferStudy
 
     empty = TransferStudy({}, {}, {}, {})
     (tmp_path / "notes.jsonl").write_text("")

@@ -13,8 +13,8 @@ kept as it is (the paper uses Clotho's development/validation/evaluation sets fo
 Clotho-Moment's train/valid/test foregrounds). Clips are 15-30 s, 44.1 kHz; ``load`` returns
 them mono at the corpus rate.
 
-:func:`read_csv_records` (CSV rows with their line numbers, for error messages) is shared with
-the ESC-50 corpus.
+:func:`~amr_lib.corpora.files.read_csv_records` (CSV rows with their line numbers, for
+error messages) is shared with the ESC-50 corpus.
 """
 
 from __future__ import annotations

@@ -20,9 +20,10 @@ def read_csv_records(path: Path, required: Sequence[str]) -> Iterator[tuple[int,
     """Rows of a CSV file with a header, as ``(line_number, {column: value})``.
 
     ``line_number`` is 1-based and names the physical line where the row starts (a quoted
-    field may span lines). Blank lines are skipped. Raises :class:`CorpusError` naming the file
-    and line for a missing required column, a row whose field count differs from the header's,
-    or text that is not UTF-8.
+    field may span lines). Blank lines are skipped. Raises
+    :class:`~amr_lib.corpora.base.CorpusError` naming the file and line for a missing
+    required column, a row whose field count differs from the header's, or text that is
+    not UTF-8.
     """
     try:
         with path.open(newline="", encoding=CSV_ENCODING) as handle:

@@ -102,7 +102,7 @@ class FolderBackgroundCorpus(BackgroundCorpus):
         ``[start_s, start_s + duration_s)`` seconds (to the end when ``duration_s`` is None).
 
         Only that range is decoded. A range that starts before 0, is empty, or ends after the
-        recording raises :class:`CorpusError` naming the file.
+        recording raises :class:`~amr_lib.corpora.base.CorpusError` naming the file.
         """
         path = self.audio_path(recording_id)
         total_s = self._durations[recording_id]

@@ -33,7 +33,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from amr_lib.audio import resample
-from amr_lib.checkpoints import cpu_state, read_checkpoint, write_checkpoint
 from amr_lib.features.frontend import LogMel, LogMelConfig
 from amr_lib.features.text import TextEncoder
 from amr_lib.features.windows import (
@@ -43,6 +42,7 @@ from amr_lib.features.windows import (
     window_length,
     window_starts,
 )
+from amr_lib.storage.checkpoints import cpu_state, read_checkpoint, write_checkpoint
 
 INITIAL_TEMPERATURE = 0.07                  # CLIP's initial softmax temperature
 MAX_LOGIT_SCALE = math.log(100.0)           # CLIP's clamp: inverse temperature <= 100
@@ -115,7 +115,8 @@ class AudioEncoder(nn.Module):
         return self.encode_logmel(self.frontend(audio))
 
     def encode_logmel(self, logmel: torch.Tensor) -> torch.Tensor:
-        """``(B, n_mels, frames)`` log-mels (as :class:`LogMel` makes them) -> ``(B, D)``."""
+        """``(B, n_mels, frames)`` log-mels (as :class:`~amr_lib.features.frontend.LogMel`
+        makes them) -> ``(B, D)``."""
         x = self.blocks(self.input_norm(logmel.float()).unsqueeze(1))   # (B, C, F', T')
         x = x.mean(dim=2)                                                # (B, C, T')
         pooled = torch.cat([x.mean(dim=2), x.amax(dim=2)], dim=1)        # (B, 2C)

@@ -1,6 +1,6 @@
 """Training and evaluating the contrastive audio encoder on a captioned clip corpus.
 
-Data: the train clips' audible spans (:func:`amr_lib.simulate.trim_clips`). Each span's
+Data: the train clips' audible spans (:func:`amr_lib.simulation.algorithm.trim_clips`). Each span's
 log-mel is computed once and kept in memory as float16, all spans in one
 ``(total_frames, n_mels)`` array (2 bytes x 64 bins x 100 frames per second: 12.8 kB per
 second of audio, about 0.26 GB for the 1,036 synthetic train clips); each epoch draws
@@ -29,7 +29,6 @@ import numpy as np
 import torch
 
 from amr_lib.audio import resample
-from amr_lib.cache import ArtifactCache
 from amr_lib.corpora.base import ClipCorpus
 from amr_lib.features.contrastive import (
     AudioEncoderConfig,
@@ -42,8 +41,9 @@ from amr_lib.features.frontend import LogMel
 from amr_lib.features.text import TextEncoder
 from amr_lib.features.windows import WindowConfig, extract_windows, window_length, window_starts
 from amr_lib.progress import progress_bar
-from amr_lib.simulate import SimulationConfig, TrimmedClip, trim_clips
-from amr_lib.trimming import CODE_THRESHOLD_DB
+from amr_lib.simulation.algorithm import SimulationConfig, TrimmedClip, trim_clips
+from amr_lib.simulation.trimming import CODE_THRESHOLD_DB
+from amr_lib.storage.cache import ArtifactCache
 
 PREPARATION_VERSION = 1
 EVAL_WINDOW = WindowConfig(window_s=1.0, hop_s=1.0)

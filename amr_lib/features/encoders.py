@@ -13,8 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from amr_lib.cache import ArtifactCache
-from amr_lib.checkpoints import read_checkpoint, write_checkpoint
 from amr_lib.corpora import CorpusSpec, make_clip_corpus
 from amr_lib.features.clap import DEFAULT_MODEL, ClapEncoder
 from amr_lib.features.contrastive import (
@@ -31,6 +29,8 @@ from amr_lib.features.contrastive import (
 from amr_lib.features.contrastive_training import TrainConfig, train_contrastive
 from amr_lib.features.text import TextEncoder
 from amr_lib.features.windows import WindowConfig
+from amr_lib.storage.cache import ArtifactCache
+from amr_lib.storage.checkpoints import read_checkpoint, write_checkpoint
 
 ENCODER_KINDS = ("contrastive", "contrastive-untrained", "clap")
 

@@ -1,4 +1,4 @@
-"""Extract the features of a simulated split into a :class:`FeatureStore`.
+"""Extract the features of a simulated split into a :class:`~amr_lib.features.store.FeatureStore`.
 
 Mixtures are rendered from their recipes (never read from disk), cut into sliding
 windows and embedded by an audio encoder; every query gets its token states and its
@@ -13,12 +13,12 @@ from typing import Protocol
 
 import numpy as np
 
-from amr_lib.cache import content_key
-from amr_lib.clotho_moment import SimulatedSplit
 from amr_lib.features.store import FeatureStore
 from amr_lib.features.windows import WindowConfig
-from amr_lib.mixing import MixtureRenderer
 from amr_lib.progress import progress_bar
+from amr_lib.simulation.clotho_moment import SimulatedSplit
+from amr_lib.simulation.mixing import MixtureRenderer
+from amr_lib.storage.cache import content_key
 
 FEATURE_VERSION = 1
 

@@ -6,7 +6,7 @@ blocks of ``block_s`` seconds, each with a margin of whole hops on both sides (e
 a window centred on the block's first and last frame, plus room for the encoder's
 resampling filter), embedded, and trimmed back to its own frames. Frame ``t`` sees the same
 samples as it would in one pass over the whole file, zeros beyond the recording included,
-so the result equals :meth:`Encoder.embed_windows` on the whole file (up to float
+so the result equals the encoder's ``embed_windows`` on the whole file (up to float
 rounding; when the encoder resamples, windows reaching past the file's ends also keep the
 resampling filter's ringing beyond the last sample, a difference of about 0.1 %), and peak
 memory is set by ``block_s``, not by the recording's length.

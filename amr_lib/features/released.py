@@ -10,8 +10,9 @@ Lighthouse's loader (``StartEndDataset``) reads exactly these keys, keeps the fi
 ``max_q_l = 32`` tokens, and L2-normalises both (AM-DETR normalises its inputs itself, so
 nothing else is done here). Frames are one per ``clip_length = 1`` s for every AMR dataset.
 
-With :meth:`ReleasedFeatures.split`, the files become a :class:`~amr_lib.model.data.MomentSplit`
-like features this library extracts, so ``amr train --features DIR`` trains AM-DETR on the
+:meth:`~ReleasedFeatures.read` returns the arrays of a set of queries (numpy, checked);
+:meth:`amr_lib.model.data.MomentSplit.from_arrays` builds the tensors from them like from
+features this library extracts, so ``amr train --features DIR`` trains AM-DETR on the
 released features without simulating or embedding anything. Every file that is missing or
 unusable is reported with its path before any training starts.
 """
@@ -33,6 +34,17 @@ TOKENS_KEY = "last_hidden_state"
 MAX_QUERY_TOKENS = 32           # Lighthouse's max_q_l
 CLIP_LENGTH_S = 1.0             # Lighthouse's clip_length for Clotho-Moment, UnAV, TUT, CASTELLA
 CHECKPOINT_KEY = "released_features"   # in a checkpoint's extra: ReleasedFeatures.reference()
+
+
+@dataclass(frozen=True)
+class ReleasedArrays:
+    """The features of a set of queries: ``frames[i]`` ``(T_i, D)`` of recording
+    ``vids[i]``, ``tokens[q]`` ``(L_q, H)`` of the ``q``-th query, one frame per ``hop_s``."""
+
+    vids: list[str]
+    frames: list[np.ndarray]
+    tokens: list[np.ndarray]
+    hop_s: float
 
 
 class ReleasedFeatureError(ValueError):
@@ -91,12 +103,11 @@ class ReleasedFeatures:
                   + [self.tokens_path(a.qid) for a in annotations])
         return [path for path in needed if not path.is_file()]
 
-    def split(self, annotations: Sequence[MomentAnnotation], where: str = "annotations"):
-        """Every recording and query of ``annotations`` as a ``MomentSplit``; raises
+    def read(self, annotations: Sequence[MomentAnnotation], where: str = "annotations"
+             ) -> ReleasedArrays:
+        """Every recording and query of ``annotations``; raises
         :class:`ReleasedFeatureError` naming the missing files (``where`` names the
         annotation file in the message) or the first file of another width."""
-        from amr_lib.model.data import MomentSplit  # torch: only when a split is built
-
         missing = self.missing(annotations)
         if missing:
             shown = ", ".join(str(path) for path in missing[:3])
@@ -108,7 +119,7 @@ class ReleasedFeatures:
         tokens = [self.load_tokens(a.qid) for a in annotations]
         _same_width(frames, [self.audio_path(v) for v in vids])
         _same_width(tokens, [self.tokens_path(a.qid) for a in annotations])
-        return MomentSplit.from_arrays(frames, vids, tokens, annotations, self.hop_s)
+        return ReleasedArrays(vids, frames, tokens, self.hop_s)
 
     def reference(self) -> dict[str, Any]:
         """What a checkpoint stores about its inputs (no machine path)."""

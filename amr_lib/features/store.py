@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 from filelock import FileLock
 
-from amr_lib.atomic import atomic_write
-from amr_lib.cache import content_key
+from amr_lib.storage.atomic import atomic_write
+from amr_lib.storage.cache import content_key
 
 AUDIO_KEY = "features"
 TOKENS_KEY = "last_hidden_state"

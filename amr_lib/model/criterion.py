@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from amr_lib.model.data import MomentTargets
 from amr_lib.model.matcher import FOREGROUND, HungarianMatcher, MatcherConfig
 from amr_lib.spans import generalized_temporal_iou_paired, span_cxw_to_xx
 
@@ -51,15 +52,6 @@ class LossConfig:
         base = name.removeprefix("loss_").rstrip("0123456789").rstrip("_")
         return {"span": self.span_l1, "giou": self.span_giou, "label": self.label,
                 "saliency": self.saliency}[base]
-
-
-@dataclass
-class MomentTargets:
-    """Ground truth of one batch, on the same device as the predictions."""
-
-    spans_cxw: list[torch.Tensor]     # B x (G_b, 2) normalised (center, width)
-    saliency: torch.Tensor            # (B, T) 1.0 inside a moment, 0.0 elsewhere
-    audio_mask: torch.Tensor          # (B, T) True on real frames
 
 
 class SetCriterion(nn.Module):

@@ -27,8 +27,16 @@ import torch
 
 from amr_lib.features.store import FeatureStore
 from amr_lib.lighthouse_jsonl import MomentAnnotation
-from amr_lib.model.criterion import MomentTargets
 from amr_lib.spans import span_xx_to_cxw
+
+
+@dataclass
+class MomentTargets:
+    """Ground truth of one batch, on the same device as the predictions."""
+
+    spans_cxw: list[torch.Tensor]     # B x (G_b, 2) normalised (center, width)
+    saliency: torch.Tensor            # (B, T) 1.0 inside a moment, 0.0 elsewhere
+    audio_mask: torch.Tensor          # (B, T) True on real frames
 
 
 @dataclass(frozen=True)
@@ -43,8 +51,9 @@ class MomentBatch:
     rows: torch.Tensor           # (B,) the queries' rows in the split
 
     def model_inputs(self, negatives: bool) -> dict[str, torch.Tensor | bool]:
-        """Keyword arguments of :meth:`AMDETR.forward`; with ``negatives``, the model also
-        pairs every recording with the next query's text (QD-DETR's negative pairs)."""
+        """Keyword arguments of :meth:`~amr_lib.model.am_detr.AMDETR.forward`; with
+        ``negatives``, the model also pairs every recording with the next query's text
+        (QD-DETR's negative pairs)."""
         return {"audio": self.audio, "audio_mask": self.audio_mask, "tokens": self.tokens,
                 "token_mask": self.token_mask, "negative_pairs": negatives}
 

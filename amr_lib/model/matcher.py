@@ -1,6 +1,6 @@
 """Hungarian matching between predicted and ground-truth moments (DETR's set assignment).
 
-For each recording, the cost of giving ground-truth moment ``j`` to prediction ``i`` is
+For each recording, the cost of giving ground-truth moment ``j`` to prediction ``i`` is::
 
     cost[i, j] = w_l1 * |span_i - gt_j|_1 - w_giou * gIoU(span_i, gt_j) - w_label * p_i(fg)
 

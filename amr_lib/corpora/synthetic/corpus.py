@@ -209,7 +209,8 @@ class SyntheticBackgroundCorpus(BackgroundCorpus):
     def load(self, recording_id: str, start_s: float = 0.0,
              duration_s: float | None = None) -> np.ndarray:
         """``(N,)`` float32 at ``sample_rate`` Hz from ``start_s`` for ``duration_s`` seconds
-        (to the end when None); a range past either end raises :class:`CorpusError`."""
+        (to the end when None); a range past either end raises
+        :class:`~amr_lib.corpora.base.CorpusError`."""
         self._check_id(recording_id)
         length_s = self._num_samples / self.sample_rate
         start = round(start_s * self.sample_rate)

@@ -1,0 +1,380 @@
+"""Chapter 6 (ablations): the committed grid it reads, the example it shows (chosen by
+rule), the measures it reads off similarity curves, the verdicts it glues into the prose,
+and its figures and tables.
+
+A row is one point of an ``ablations.json`` (:func:`amr_lib.experiments.ablations.
+read_ablations`): ``study``, ``value`` (window seconds, data scale or encoder name),
+``method``, ``features``, ``n_seeds`` and each metric in percent with its ``_std``. A curve
+is a ``(T,)`` cosine similarity per frame, one frame every ``hop_s`` seconds; a moment is
+``(start, end)`` in seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from itertools import pairwise
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from amr_lib.book.pages import Committed, committed, spread_cells
+from amr_lib.experiments.ablations import study_rows
+from amr_lib.lighthouse_jsonl import MomentAnnotation
+from amr_lib.runs.chain import ProfileRun
+from amr_lib.train import TrainResult
+from amr_lib.viz import plot_spectrogram
+
+Row = Mapping[str, Any]
+TABLE_METRICS = ("R1@0.5", "R1@0.7", "mAP")
+WINDOW_COLORS = {1.0: "#264653", 4.0: "#2a9d8f", 7.0: "#e9c46a"}   # by window seconds
+CURVE_COLOR, MOMENT_COLOR = "#264653", "#e76f51"
+SHORT_EVENT_S = 3.0          # the longest event the window example may show
+INNER_MARGIN_S = 4.0         # preferred distance of that event from both ends
+
+
+# --- the committed grid -------------------------------------------------------------------
+
+def committed_grid(profile: str) -> tuple[Committed, bool]:
+    """``ablations_<profile>.json`` with its provenance, and ``True``: the live points can
+    be compared with it. Without one, the quick profile's grid (saying so) and ``False``."""
+    grid = committed(f"ablations_{profile}.json")
+    if grid is not None:
+        return grid, True
+    print(f"no committed ablations for the {profile!r} profile (make them with: amr "
+          f"experiment ablations --profile {profile} --out DIR); the figures show the "
+          "quick profile's, and the live points are not compared with them")
+    quick = committed("ablations_quick.json")
+    if quick is None:
+        raise FileNotFoundError("no committed ablations_quick.json in book/data")
+    return quick, False
+
+
+def scale_label(value: float) -> str:
+    """A data scale as the chapter writes it: ``1/8`` below the split, ``2x`` from it."""
+    return f"{value:g}x" if value >= 1 else f"1/{round(1 / value)}"
+
+
+def setting_label(row: Row) -> str:
+    """A row's setting: ``4 s`` (window), ``1/8`` or ``2x`` (data), the encoder name."""
+    value = row["value"]
+    if row["study"] == "data":
+        return scale_label(value)
+    return f"{value:g} s" if row["study"] == "window" else value
+
+
+def grid_table(rows: Sequence[Row], metrics: Sequence[str] = TABLE_METRICS) -> pd.DataFrame:
+    """Every point as ``mean ± sd`` cells (the mean alone for one run), indexed by study,
+    setting, method and number of seeds, in file order."""
+    labelled = [{**row, "setting": setting_label(row)} for row in rows]
+    table = pd.DataFrame(spread_cells(labelled, ("study", "setting", "method", "n_seeds"),
+                                      metrics)).T
+    table.index.names = ["study", "setting", "method", "seeds"]
+    return table
+
+
+def point_row(rows: Sequence[Row], study: str, value: float | str, method: str) -> Row:
+    """The row of one point; ``KeyError`` when the grid lacks it."""
+    for row in rows:
+        if row["study"] == study and row["value"] == value and row["method"] == method:
+            return row
+    raise KeyError(f"no {method} point at {value!r} in the {study} study")
+
+
+# --- comparing points ---------------------------------------------------------------------
+
+def best_row(rows: Sequence[Row], method: str, study: str = "window") -> Row:
+    """``method``'s point of ``study`` with the highest average mAP (the first of equals)."""
+    return max(study_rows(rows, study, method), key=lambda row: row["mAP"])
+
+
+def row_at(rows: Sequence[Row], method: str, value: float | str, study: str = "window"
+           ) -> Row:
+    """``method``'s point of ``study`` at ``value``."""
+    return next(row for row in study_rows(rows, study, method) if row["value"] == value)
+
+
+def beats(a: Row, b: Row) -> bool:
+    """Is row ``a``'s average mAP above ``b``'s by more than their two spreads together?"""
+    return a["mAP"] - b["mAP"] > a["mAP_std"] + b["mAP_std"]
+
+
+def window_verdict(rows: Sequence[Row], name: str, method: str) -> str:
+    """Which window ``method`` (called ``name`` in the sentence) scores best with, and
+    whether by more than the spread over seeds."""
+    best, short = best_row(rows, method), row_at(rows, method, 1.0)
+    if best["value"] == 1.0:
+        return f"{name} is best with the shortest, 1 s window"
+    if beats(best, short):
+        return (f"{name} is best with {best['value']:g} s windows, by more than the "
+                "spread over seeds")
+    return (f"{name} scores highest with {best['value']:g} s windows, but by less than "
+            "the spread over seeds: no window is clearly better for it")
+
+
+def window_summary(rows: Sequence[Row]) -> str:
+    """How far average mAP moves across the window study, per method (points)."""
+    ranges = {m: np.ptp([r["mAP"] for r in study_rows(rows, "window", m)])
+              for m in ("am-detr", "baseline")}
+    return ("across 1 to 7 s windows, average mAP moves by "
+            f"{ranges['am-detr']:.1f} points for AM-DETR and "
+            f"{ranges['baseline']:.1f} for the baseline here")
+
+
+# --- the example recording and its curves -------------------------------------------------
+
+def inside_frames(moment: Sequence[float], frames: int, hop_s: float) -> np.ndarray:
+    """``(frames,)`` bool: the frames that overlap ``moment``."""
+    start, end = moment
+    inside = np.zeros(frames, bool)
+    inside[int(start / hop_s) : int(np.ceil(end / hop_s))] = True
+    return inside
+
+
+def clarity(curve: np.ndarray, moment: Sequence[float], hop_s: float) -> float:
+    """How far a curve's highest frame inside ``moment`` stands above its highest outside."""
+    inside = inside_frames(moment, len(curve), hop_s)
+    return curve[inside].max() - curve[~inside].max()
+
+
+def is_short(annotation: MomentAnnotation, margin_s: float = 0.0) -> bool:
+    """Does the first true window last at most 3 s and lie ``margin_s`` from both ends?"""
+    start, end = annotation.relevant_windows[0]
+    return (end - start <= SHORT_EVENT_S and margin_s <= start
+            and end <= annotation.duration - margin_s)
+
+
+def short_events(annotations: Sequence[MomentAnnotation], margin_s: float = 0.0
+                 ) -> list[int]:
+    """Indices of the queries whose event is short (:func:`is_short`)."""
+    return [i for i, a in enumerate(annotations) if is_short(a, margin_s)]
+
+
+def clearest_short_event(annotations: Sequence[MomentAnnotation],
+                         similarities: Sequence[np.ndarray], hop_s: float) -> int:
+    """The window example: among the short events at least 4 s from both ends of their
+    recording (all short events when there is none), the one whose ``(T,)`` 1 s curve in
+    ``similarities`` stands out most clearly inside it (:func:`clarity`)."""
+    short = short_events(annotations)
+    inner = short_events(annotations, margin_s=INNER_MARGIN_S)   # blur shows on both sides
+    return max(inner or short, key=lambda i: clarity(
+        similarities[i], annotations[i].relevant_windows[0], hop_s))
+
+
+def peak_width(curve: np.ndarray, hop_s: float) -> float:
+    """Seconds of the run of frames around the peak above half its height (half-way
+    between the curve's median and its maximum)."""
+    level = (np.median(curve) + curve.max()) / 2
+    peak = int(np.argmax(curve))
+    first, last = peak, peak
+    while first > 0 and curve[first - 1] > level:
+        first -= 1
+    while last + 1 < len(curve) and curve[last + 1] > level:
+        last += 1
+    return (last - first + 1) * hop_s
+
+
+def peak_table(widths: Mapping[float, float], heights: Mapping[float, float]
+               ) -> pd.DataFrame:
+    """Peak width (s) and height above the median (3 decimals) per window (s)."""
+    return pd.DataFrame({
+        "peak width (s)": widths,
+        "peak above median": {w: round(h, 3) for w, h in heights.items()},
+    }).rename_axis("window (s)")
+
+
+def contrast(curve: np.ndarray, moment: Sequence[float], hop_s: float) -> float:
+    """Mean of the frames inside ``moment`` minus the mean of the others, in standard
+    deviations of the whole curve (1 when it is flat)."""
+    inside = inside_frames(moment, len(curve), hop_s)
+    spread = curve.std() or 1.0
+    return (curve[inside].mean() - curve[~inside].mean()) / spread
+
+
+def _stairs(ax: Axes, curve: np.ndarray, hop_s: float, **style: Any) -> None:
+    ax.stairs(curve, np.arange(len(curve) + 1) * hop_s, baseline=None, lw=1.8, **style)
+
+
+def plot_window_blur(mixture: np.ndarray, sample_rate: int,
+                     curves: Mapping[float, np.ndarray], hop_s: float,
+                     moment: Sequence[float]) -> Figure:
+    """The mixture's spectrogram with the true moment, and below it the ``(T,)`` curve of
+    every window length (seconds, the keys of ``curves``) over the shaded moment."""
+    start, end = moment
+    fig, axes = plt.subplots(2, 1, figsize=(9, 5), sharex=True, layout="constrained",
+                             height_ratios=[1.3, 1])
+    plot_spectrogram(mixture, sample_rate, ax=axes[0], moments_xx=[[start, end]])
+    for window, curve in curves.items():
+        _stairs(axes[1], curve, hop_s, color=WINDOW_COLORS[window],
+                label=f"{window:g} s window")
+    axes[1].axvspan(start, end, color=MOMENT_COLOR, alpha=0.15, lw=0, label="true moment")
+    axes[1].set(xlabel="time (s)", ylabel="cosine similarity")
+    axes[1].legend(fontsize=8, ncol=4, loc="lower center", bbox_to_anchor=(0.5, 1.0),
+                   frameon=False)
+    axes[0].set_xlabel("")
+    return fig
+
+
+def plot_feature_curves(curves: Mapping[str, np.ndarray], hop_s: float,
+                        moment: Sequence[float]) -> Figure:
+    """One panel per encoder (the keys of ``curves``): its ``(T,)`` curve over the
+    shaded true moment, all on the same vertical scale."""
+    start, end = moment
+    fig, axes = plt.subplots(len(curves), 1, figsize=(9, 4), sharex=True, sharey=True,
+                             layout="constrained")
+    for ax, (name, curve) in zip(axes, curves.items(), strict=True):
+        _stairs(ax, curve, hop_s, color=CURVE_COLOR)
+        ax.axvspan(start, end, color=MOMENT_COLOR, alpha=0.15, lw=0)
+        ax.set_ylabel("cosine")
+        ax.set_title(f"{name} encoder", loc="left", fontsize=10)
+    axes[-1].set_xlabel("time (s)")
+    return fig
+
+
+# --- the data study -----------------------------------------------------------------------
+
+def scale_gains(by_scale: Mapping[float, Row]) -> list[tuple[float, float, float]]:
+    """``(smaller, larger, gain)`` for each step between neighbouring data scales; the
+    gain in points of average mAP."""
+    scales = sorted(by_scale)
+    return [(lo, hi, by_scale[hi]["mAP"] - by_scale[lo]["mAP"]) for lo, hi in pairwise(scales)]
+
+
+def describe_gains(by_scale: Mapping[float, Row]) -> str:
+    """``1/8 to 1/4: +3.8; ...``, every step's gain (points of average mAP)."""
+    return "; ".join(f"{scale_label(lo)} to {scale_label(hi)}: {gain:+.1f}"
+                     for lo, hi, gain in scale_gains(by_scale))
+
+
+def flatten_verdict(by_scale: Mapping[float, Row]) -> str:
+    """What the curve does beyond the profile's split (scale 1), against the largest
+    spread over seeds from there on."""
+    beyond = [gain for lo, _, gain in scale_gains(by_scale) if lo >= 1]
+    noise = max(row["mAP_std"] for scale, row in by_scale.items() if scale >= 1)
+    if not beyond:
+        return ("is not measured: this grid stops at the profile's split (the same command "
+                "with --data-scales 2,4 continues it)")
+    if min(beyond) > noise:
+        return f"keeps rising by more than the spread over seeds (at most {noise:.1f} points there)"
+    return ("flattens: the gains are within the spread over seeds (up to "
+            f"{noise:.1f} points there) or negative")
+
+
+def data_summary(by_scale: Mapping[float, Row]) -> str:
+    """Average mAP from the smallest share to the whole split, and at the largest scale
+    when the grid went beyond it."""
+    scales = sorted(by_scale)
+    largest = by_scale[scales[-1]]
+    more = (f", and {scale_label(scales[-1])} the split gives {largest['mAP']:.1f}"
+            if scales[-1] > 1 else "")
+    return ("from one eighth of the simulated recordings to all of them, AM-DETR's average "
+            f"mAP goes from {by_scale[scales[0]]['mAP']:.1f} to {by_scale[1.0]['mAP']:.1f} "
+            f"on this profile{more}")
+
+
+def plot_training_curves(results: Mapping[str, TrainResult],
+                         colors: Sequence[str] = ("#e9c46a", "#264653")) -> Figure:
+    """Training loss (log scale, left) and validation average mAP (%, right) per epoch of
+    each run, a star at the best epoch (the weights kept)."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.3), layout="constrained")
+    for (name, result), color in zip(results.items(), colors, strict=True):
+        history = pd.DataFrame(result.history)
+        axes[0].plot(history["epoch"], history["loss_total"], color=color, label=name)
+        axes[1].plot(history["epoch"], history["valid_mAP"], color=color, label=name)
+        axes[1].plot(result.best_epoch, result.best_metrics["mAP"], marker="*", ms=12,
+                     color=color)
+    axes[0].set(xlabel="epoch", ylabel="training loss (log scale)", yscale="log")
+    axes[1].set(xlabel="epoch", ylabel="validation average mAP (%)")
+    axes[1].legend(frameon=False, fontsize=8)
+    return fig
+
+
+def training_numbers(run: ProfileRun) -> dict[str, Any]:
+    """A training run's best validation mAP and last training loss (2 decimals, text)
+    and its number of training queries."""
+    history = pd.DataFrame(run.result.history)
+    return {"best_map": f"{run.result.best_metrics['mAP']:.2f}",
+            "final_loss": f"{history['loss_total'].iloc[-1]:.2f}",
+            "queries": run.queries["train"]}
+
+
+# --- the features study -------------------------------------------------------------------
+
+def plot_features(rows: Sequence[Row], metrics: Sequence[str] = TABLE_METRICS,
+                  ax: Axes | None = None) -> Axes:
+    """Bars of ``metrics`` (%, one standard deviation as error bars) for the two points of
+    the features study: the contrastive encoder and the same network untrained."""
+    ax = ax or plt.subplots(figsize=(7, 3.2), layout="constrained")[1]
+    width = 0.38
+    for offset, row, color in zip((-width / 2, width / 2), rows, ("#264653", "#bbbbbb"),
+                                  strict=True):
+        ax.bar(np.arange(len(metrics)) + offset, [row[m] for m in metrics], width,
+               yerr=[row[m + "_std"] for m in metrics], capsize=3, color=color,
+               label=f"{row['features']} ({row['n_seeds']} seeds)")
+    ax.set(xticks=range(len(metrics)),
+           xticklabels=[m if m != "mAP" else "average mAP" for m in metrics],
+           ylabel="test score (%)", ylim=(0, 100))
+    ax.legend(frameon=False, fontsize=8)
+    return ax
+
+
+# --- the paper's findings -----------------------------------------------------------------
+
+def verdict(holds: bool, resolved: bool = True) -> str:
+    """``agrees``, ``does not``, or ``unresolved`` when the difference is within spread."""
+    if not resolved:
+        return "unresolved (within the spread)"
+    return "agrees" if holds else "does not"
+
+
+def window_evidence(rows: Sequence[Row], method: str) -> str:
+    """``1 s 60.8, 4 s 63.0, ...``: ``method``'s average mAP per window."""
+    return ", ".join(f"{r['value']:g} s {r['mAP']:.1f}"
+                     for r in study_rows(rows, "window", method))
+
+
+def _scale_evidence(points: Sequence[Row]) -> str:
+    return " -> ".join(f"{scale_label(r['value'])} {r['mAP']:.1f}" for r in points)
+
+
+def findings(rows: Sequence[Row]) -> dict[str, tuple[str, str]]:
+    """Each of the paper's findings on the grid: ``{finding: (verdict, evidence)}``, the
+    evidence in points of average mAP. A difference counts only beyond the spread."""
+    detr_best, base_best = best_row(rows, "am-detr"), best_row(rows, "baseline")
+    found = {}
+    short_detr = row_at(rows, "am-detr", 1.0)
+    found["AM-DETR prefers a short window"] = (
+        verdict(detr_best["value"] == 1.0,
+                beats(detr_best, short_detr) or detr_best["value"] == 1.0),
+        window_evidence(rows, "am-detr"))
+    short_base = row_at(rows, "baseline", 1.0)
+    found["the baseline prefers longer windows"] = (
+        verdict(base_best["value"] > 1.0,
+                base_best["value"] == 1.0 or beats(base_best, short_base)),
+        window_evidence(rows, "baseline"))
+    by_scale = {r["value"]: r for r in study_rows(rows, "data")}
+    up_to_full = [by_scale[s] for s in sorted(by_scale) if s <= 1]
+    found["more simulated data helps (up to the full split)"] = (
+        verdict(beats(up_to_full[-1], up_to_full[0])
+                and not any(beats(lo, hi) for lo, hi in pairwise(up_to_full))),
+        _scale_evidence(up_to_full))
+    above_full = [by_scale[s] for s in sorted(by_scale) if s >= 1]
+    if len(above_full) > 1:   # only where the grid went beyond the split
+        found["... and keeps helping beyond it (the paper expects so)"] = (
+            verdict(all(beats(hi, lo) for lo, hi in pairwise(above_full))),
+            _scale_evidence(above_full))
+    trained, untrained = study_rows(rows, "features")[:2]
+    found["contrastive features help by a wide margin (> 10 mAP)"] = (
+        verdict(trained["mAP"] - untrained["mAP"] > 10 and beats(trained, untrained)),
+        f"{trained['mAP']:.1f} vs {untrained['mAP']:.1f}")
+    return found
+
+
+def findings_table(found: Mapping[str, tuple[str, str]]) -> pd.DataFrame:
+    """:func:`findings` as a table: our verdict and the evidence per finding."""
+    return pd.DataFrame({"ours": {k: v[0] for k, v in found.items()},
+                         "average mAP": {k: v[1] for k, v in found.items()}}
+                        ).rename_axis("the paper's finding")

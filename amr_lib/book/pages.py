@@ -1,0 +1,128 @@
+"""Committed results, provenance lines, the data switch, tables and glued values.
+
+A chapter finds the committed JSON of ``book/data`` (:func:`data_dir`), reads a result
+with the provenance file beside it (:func:`committed`), prints one line that says which
+command, commit and machine made it (:func:`made_by`), and asks once whether the real data
+is here (:func:`real_data`). A page shows a command as a reader types it and runs it in
+the same process (:func:`amr`). Tables of seeded results show ``mean ± sd`` only where there
+were several seeds (:func:`spread_cells`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from amr_lib import config
+
+COMMAND_WIDTH = 72       # characters of a provenance line before it wraps (a page's code box)
+
+
+def data_dir(start: str | Path | None = None) -> Path:
+    """``book/data`` of the checkout that holds ``start`` (default: the working folder,
+    which is the chapter's own when the book builds)."""
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "book" / "data").is_dir():
+            return folder / "book" / "data"
+        if folder.name == "book" and (folder / "data").is_dir():
+            return folder / "data"
+    raise FileNotFoundError(f"no book/data folder in {here} or above it")
+
+
+@dataclass(frozen=True)
+class Committed:
+    """A committed result (the parsed JSON) and what made it (its provenance)."""
+
+    value: Any
+    provenance: dict[str, Any]
+    path: Path
+
+    @property
+    def made_by(self) -> str:
+        return made_by(self.provenance)
+
+
+def committed(name: str, folder: str | Path | None = None) -> Committed | None:
+    """``name`` (e.g. ``table1_quick.json`` or ``occurrences_quick/occurrences.json``) with
+    its provenance (``table1_quick.provenance.json``, or ``provenance.json`` in the same
+    folder); ``None`` when the result is not committed. A result without its provenance
+    is refused: a number nobody can trace is not shown."""
+    path = Path(folder or data_dir()) / name
+    if not path.is_file():
+        return None
+    beside = path.with_name(path.stem + ".provenance.json")
+    provenance = beside if beside.is_file() else path.with_name("provenance.json")
+    if not provenance.is_file():
+        raise FileNotFoundError(f"{path}: no provenance file beside it ({beside.name} or "
+                                "provenance.json)")
+    return Committed(json.loads(path.read_text(encoding="utf-8")),
+                     json.loads(provenance.read_text(encoding="utf-8")), path)
+
+
+def made_by(provenance: Mapping[str, Any], width: int = COMMAND_WIDTH) -> str:
+    """The command (its output folder as ``DIR``, wrapped between options at ``width``)
+    and the commit, machine, date and time that made a committed result."""
+    command = re.sub(r"--out \S+", "--out DIR", provenance["command"])
+    lines = [""]
+    for option in re.split(r" (?=--)", command):                    # options stay whole
+        if lines[-1] and len(lines[-1]) + len(option) + 1 > width:
+            lines.append("   ")
+        lines[-1] += (" " if lines[-1].strip() else "") + option
+    minutes = provenance.get("seconds")
+    took = f", {minutes / 60:.0f} min" if minutes is not None else ""
+    return (" \\\n".join(lines) + f"\n(commit {provenance['commit'][:10]}, "
+            f"{provenance['date']}{took} on {provenance['machine']})")
+
+
+def real_data() -> tuple[bool, str]:
+    """The one switch of a chapter with live parts on real data: ``(True, "")`` when
+    ``AMR_DATA_ROOT`` names a folder, else ``(False, why)``, a sentence to print."""
+    try:
+        config.data_root()
+    except (LookupError, FileNotFoundError) as missing:
+        return False, f"Live parts on real data skipped: {missing}"
+    return True, ""
+
+
+def spread_cell(row: Mapping[str, Any], metric: str, decimals: int = 2) -> str:
+    """``mean ± sd`` of ``metric`` in a result row; the mean alone for a row of one run
+    (a deterministic method, or one seed), which has no spread to show."""
+    value = f"{row[metric]:.{decimals}f}"
+    if row.get("n_seeds", 1) > 1 and f"{metric}_std" in row:
+        value += f" ± {row[f'{metric}_std']:.{decimals}f}"
+    return value
+
+
+def spread_cells(rows: Sequence[Mapping[str, Any]], keys: Sequence[str],
+                 metrics: Sequence[str], decimals: int = 2) -> dict[tuple, dict[str, str]]:
+    """``{(row[key] for key in keys): {metric: spread_cell}}``, ready for
+    ``pandas.DataFrame(...).T``."""
+    return {tuple(row[key] for key in keys): {m: spread_cell(row, m, decimals)
+                                              for m in metrics}
+            for row in rows}
+
+
+def glue_values(values: Mapping[str, Any]) -> None:
+    """Glue every ``name: value`` for the prose (``{glue:text}`name```), showing nothing."""
+    from myst_nb import glue
+
+    for name, value in values.items():
+        glue(name, value, display=False)
+
+
+def amr(arguments: str) -> None:
+    """Run ``amr ARGUMENTS`` here, split as a shell splits it (quotes kept together),
+    after printing the command line; ``RuntimeError`` when it fails, so a broken recipe
+    stops the page instead of showing an error the reader would copy."""
+    from amr_lib.cli import main
+
+    print(f"$ amr {arguments}")
+    status = main(shlex.split(arguments))
+    if status != 0:
+        raise RuntimeError(f"amr {arguments}: exit status {status}")

@@ -1,0 +1,263 @@
+"""``amr experiment table1 | ablations | sed | occurrences | transfer``: the studies behind
+the book's tables, each written as JSON with the provenance of the run."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from amr_lib.cli.options import add_device, add_profile_run, add_seeded_study, numbers
+from amr_lib.config import TRANSFER_PROFILES
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    experiment = commands.add_parser(
+        "experiment", help="run a paper experiment end to end (cached, JSON out)",
+        description="Experiments behind the book's tables; every stage is reused from the "
+                    "cache when it exists.")
+    experiments = experiment.add_subparsers(dest="experiment", metavar="EXPERIMENT",
+                                            required=True)
+    table1 = experiments.add_parser(
+        "table1", help="Table I: the sliding-window baseline vs AM-DETR, with blind controls",
+        description="On the profile's test split: the baseline with each joint-space "
+                    "encoder (tuned on validation), AM-DETR with each encoder over N "
+                    "training seeds, AM-DETR reading other recordings' queries, and the "
+                    "best constant moment. Writes OUT/table1.json, OUT/provenance.json, "
+                    "OUT/baseline_<features>.json and OUT/checkpoints/.")
+    add_seeded_study(table1, clap_adds="CLAP rows")
+    table1.set_defaults(handler=_table1)
+
+    ablations = experiments.add_parser(
+        "ablations", help="the paper's ablations: window length, data amount, features",
+        description="On the profile's test split: AM-DETR and the baseline with 1, 4 and "
+                    "7 s windows; AM-DETR on 1/8 to 4x the simulated training data; AM-DETR "
+                    "with each encoder. Writes OUT/ablations.json and OUT/provenance.json; "
+                    "each seed's result is kept in OUT/points/, so a rerun continues where "
+                    "an interrupted one stopped.")
+    add_seeded_study(ablations, clap_adds="CLAP to the features study")
+    ablations.add_argument("--studies", default="window,data,features",
+                           type=_study_list, help="comma-separated subset of window, data, "
+                                                  "features (default all)")
+    ablations.add_argument("--windows", type=numbers, default="1,4,7",
+                           help="window lengths in seconds (default 1,4,7)")
+    ablations.add_argument("--data-scales", type=numbers, default="0.125,0.25,0.5,1,2,4",
+                           help="training data relative to the profile's split: shares "
+                                "up to 1, whole numbers above (default "
+                                "0.125,0.25,0.5,1,2,4)")
+    ablations.set_defaults(handler=_ablations)
+
+    sed = experiments.add_parser(
+        "sed", help="zero-shot sound event detection: AM-DETR and the sliding window vs a "
+                    "supervised frame classifier",
+        description="On SED recordings of the profile's corpora (several events of several "
+                    "classes, one prompt per class): frame-level F1 at the default and the "
+                    "validation-tuned threshold, the F1-against-threshold curve of each "
+                    "detector, and the zero-shot F1 as a share of the supervised one. "
+                    "Writes OUT/sed.json and OUT/provenance.json.")
+    add_profile_run(sed)
+    sed.add_argument("--seed", type=int, help="AM-DETR training seed (default: the profile's)")
+    sed.set_defaults(handler=_sed)
+
+    occurrences = experiments.add_parser(
+        "occurrences", help="queries with zero, one or several moments",
+        description="AM-DETR trained as in the paper and with absent pairs (presence "
+                    "AUROC, kept/refused at the stored threshold, R1/mAP on present "
+                    "queries); the paper's model and one trained on a simulation that "
+                    "repeats clips (2-5 placements due, 5 s gaps), scored on single- and "
+                    "multi-moment test queries apart, and how many moments each asserts. "
+                    "Writes OUT/occurrences.json, OUT/provenance.json and each model's "
+                    "mixed-test predictions as OUT/predictions/*.jsonl.")
+    add_profile_run(occurrences)
+    occurrences.set_defaults(handler=_occurrences)
+
+    transfer = experiments.add_parser(
+        "transfer", help="sim-to-real: quick and real-sounds models on each other's test",
+        description="AM-DETR (N training seeds) and the baseline of the quick and the "
+                    "real-sounds profiles, each scored on both profiles' test splits; "
+                    "R1@0.5 per ESC-50 class; the real-sounds test asked in paraphrases. "
+                    "Needs AMR_DATA_ROOT. Writes OUT/transfer.json, OUT/provenance.json "
+                    "and every prediction set as OUT/predictions/*.jsonl.")
+    transfer.add_argument("--seeds", type=int, default=3,
+                          help="AM-DETR training seeds (default %(default)s)")
+    transfer.add_argument("--trained-on", nargs="+", choices=TRANSFER_PROFILES,
+                          help="only the models of these profiles (default: all)")
+    transfer.add_argument("--no-mix", dest="mix", action="store_false",
+                          help="leave out the model trained on both profiles at once")
+    transfer.add_argument("--out", required=True, help="output folder")
+    add_device(transfer, "auto")
+    transfer.set_defaults(handler=_transfer)
+
+
+def _recorded(command: str, out: str, run: Callable[[], Any]) -> Any:
+    """Run a study, then write ``OUT/provenance.json``:
+    the command with its options, the commit, the machine and the time it took."""
+    from amr_lib.experiments.results import PROVENANCE, provenance, write_json
+
+    started = time.perf_counter()
+    result = run()
+    write_json(Path(out) / PROVENANCE, provenance(command, time.perf_counter() - started))
+    return result
+
+
+def _study_list(text: str) -> list[str]:
+    from amr_lib.experiments.ablations import STUDIES
+
+    studies = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = sorted(set(studies) - set(STUDIES))
+    if unknown or not studies:
+        raise argparse.ArgumentTypeError(f"unknown studies {unknown}; choose from "
+                                         f"{', '.join(STUDIES)}")
+    return studies
+
+
+def _table1(args: argparse.Namespace) -> int:
+    from amr_lib.config import resolve_device
+    from amr_lib.experiments.results import METRICS
+    from amr_lib.experiments.table1 import run_table1
+    from amr_lib.profiles import load_profile
+
+    resolve_device(args.device)
+    command = " ".join(["amr experiment table1", f"--profile {args.profile}",
+                        f"--seeds {args.seeds}", f"--out {args.out}"]
+                       + ([f"--epochs {args.epochs}"] if args.epochs else []))
+    rows = _recorded(command, args.out, lambda: run_table1(
+        load_profile(args.profile), args.seeds, args.out, args.clap_model, args.device,
+        args.epochs))
+    print(f"{'method':<30}{'features':<23}" + "".join(f"{m:>14}" for m in METRICS))
+    for row in rows:
+        cells = "".join(f"{row[m]:>8.2f} ±{row[m + '_std']:>4.1f}" for m in METRICS)
+        print(f"{row['method']:<30}{row['features']:<23}{cells}")
+    print(f"{Path(args.out) / 'table1.json'}")
+    return 0
+
+
+def _ablations(args: argparse.Namespace) -> int:
+    from amr_lib.config import resolve_device
+    from amr_lib.experiments.ablations import (
+        ABLATIONS,
+        DATA_SCALES,
+        STUDIES,
+        WINDOWS_S,
+        AblationGrid,
+        run_ablations,
+    )
+    from amr_lib.experiments.results import PROVENANCE, provenance, write_json
+    from amr_lib.experiments.table1 import encoders_for
+    from amr_lib.profiles import load_profile
+
+    resolve_device(args.device)
+    grid = AblationGrid(args.windows, args.data_scales, tuple(encoders_for(args.clap_model)))
+    rows, seconds = run_ablations(load_profile(args.profile), args.seeds, args.out,
+                                  args.studies, grid, args.clap_model, args.device,
+                                  args.epochs)
+
+    def listed(values) -> str:
+        return ",".join(f"{v:g}" if isinstance(v, float) else v for v in values)
+
+    options = [("--studies", args.studies, STUDIES), ("--windows", args.windows, WINDOWS_S),
+               ("--data-scales", args.data_scales, DATA_SCALES)]
+    command = " ".join(["amr experiment ablations", f"--profile {args.profile}",
+                        f"--seeds {args.seeds}", f"--out {args.out}"]
+                       + [f"{flag} {listed(values)}" for flag, values, default in options
+                          if tuple(values) != tuple(default)]
+                       + ([f"--epochs {args.epochs}"] if args.epochs else []))
+    # the grid's own time: points finished by an earlier, interrupted run count too
+    write_json(Path(args.out) / PROVENANCE, provenance(command, seconds))
+    print(f"{'study':<10}{'value':>8}  {'method':<10}{'features':<23}{'mAP':>14}")
+    for row in rows:
+        print(f"{row['study']:<10}{row['value']!s:>8}  {row['method']:<10}"
+              f"{row['features']:<23}{row['mAP']:>8.2f} ±{row['mAP_std']:>4.1f}")
+    print(f"{Path(args.out) / ABLATIONS}")
+    return 0
+
+
+def _sed(args: argparse.Namespace) -> int:
+    from amr_lib.config import resolve_device
+    from amr_lib.experiments.results import write_json
+    from amr_lib.experiments.sed import SED_JSON, run_sed
+    from amr_lib.profiles import load_profile
+
+    resolve_device(args.device)
+    command = " ".join(["amr experiment sed", f"--profile {args.profile}", f"--out {args.out}"]
+                       + ([f"--seed {args.seed}"] if args.seed is not None else []))
+
+    def study() -> dict[str, Any]:
+        result = run_sed(load_profile(args.profile), args.device, args.seed)
+        write_json(Path(args.out) / SED_JSON, result)
+        return result
+
+    result = _recorded(command, args.out, study)
+    print(f"{'method':<16}{'F1 default':>12}{'F1 tuned':>10}{'threshold':>11}{'flat':>6}")
+    for method, report in result["methods"].items():
+        print(f"{method:<16}{report['default']['f1']:>12.3f}{report['tuned']['f1']:>10.3f}"
+              f"{report['tuned_threshold']:>11.3f}{report['f1_flat_share']:>6.2f}")
+    shares = result["share_of_supervised"]
+    print("share of the supervised F1: " + ", ".join(
+        f"{method} {share:.0%}" for method, share in shares.items() if share is not None))
+    print(f"{Path(args.out) / SED_JSON}")
+    return 0
+
+
+def _occurrences(args: argparse.Namespace) -> int:
+    from amr_lib.config import resolve_device
+    from amr_lib.experiments.occurrences import OCCURRENCES, run_occurrences
+    from amr_lib.experiments.results import write_json
+    from amr_lib.profiles import load_profile
+
+    resolve_device(args.device)
+    command = f"amr experiment occurrences --profile {args.profile} --out {args.out}"
+
+    def study() -> dict[str, Any]:
+        result = run_occurrences(load_profile(args.profile), args.device,
+                                 predictions_dir=Path(args.out) / "predictions")
+        write_json(Path(args.out) / OCCURRENCES, result)
+        return result
+
+    result = _recorded(command, args.out, study)
+    for name, found in result["presence"].items():
+        print(f"presence, {name} model: AUROC {found['test_auroc']:.3f}, "
+              f"R1@0.5 {found['R1@0.5']:.2f}, mAP {found['mAP']:.2f}")
+    for name, found in result["several"].items():
+        scores, counting = found["scores"], found["counting"]["multi"]
+        print(f"{name} model: mAP single {scores['single']['mAP']:.2f}, multi "
+              f"{scores['multi']['mAP']:.2f}; multi-moment queries: "
+              f"{counting['asserted_mean']:.2f} moments asserted for "
+              f"{counting['true_mean']:.2f}, all found {counting['all_found_share']:.0%}")
+    print(f"{Path(args.out) / OCCURRENCES}")
+    return 0
+
+
+def _transfer(args: argparse.Namespace) -> int:
+    from amr_lib.config import resolve_device
+    from amr_lib.experiments.results import write_json
+    from amr_lib.experiments.transfer import PROFILES, TRANSFER, run_transfer, spread
+    from amr_lib.profiles import load_profile
+
+    if args.seeds < 1:
+        raise ValueError(f"--seeds must be at least 1, got {args.seeds}")
+    resolve_device(args.device)
+    command = (f"amr experiment transfer --seeds {args.seeds}"
+               + (f" --trained-on {' '.join(args.trained_on)}" if args.trained_on else "")
+               + ("" if args.mix else " --no-mix") + f" --out {args.out}")
+
+    def study() -> dict[str, Any]:
+        found = run_transfer(args.seeds, args.device,
+                             profiles={name: load_profile(name) for name in PROFILES},
+                             mix=args.mix, trained_on=args.trained_on)
+        result = found.rows()
+        found.write_predictions(Path(args.out) / "predictions")
+        write_json(Path(args.out) / TRANSFER, result)
+        return result
+
+    result = _recorded(command, args.out, study)
+    print(f"{'method':<10}{'trained on':<14}{'tested on':<14}{'queries':<13}"
+          f"{'R1@0.5':>14}{'mAP':>14}")
+    for row in spread(result["cells"], ("method", "trained_on", "tested_on", "queries")):
+        print(f"{row['method']:<10}{row['trained_on']:<14}{row['tested_on']:<14}"
+              f"{row['queries']:<13}{row['R1@0.5']:>8.2f} ±{row['R1@0.5_std']:>4.1f}"
+              f"{row['mAP']:>8.2f} ±{row['mAP_std']:>4.1f}")
+    print(f"{Path(args.out) / TRANSFER}")
+    return 0

@@ -1,0 +1,144 @@
+"""The paper's ablations (Fig. 3 and its feature study) as a resumable grid.
+
+Three studies on a profile's test split, each a list of points (one method, one setting):
+
+- ``window``: feature windows of 1, 4 and 7 s (hop 1 s, so the same frames see more
+  context), for AM-DETR and for the sliding-window baseline, retuned on validation for each
+  window;
+- ``data``: AM-DETR trained on a share (1/8, 1/4, 1/2) of the simulated training split's
+  recordings, on all of it, and on 2x and 4x as much (further simulations of the same split,
+  see :class:`~amr_lib.profiles.RetrievalSetup`); validation and test stay the profile's;
+- ``features``: AM-DETR with the contrastive encoder against the same network untrained
+  (and CLAP when its weights are given).
+
+AM-DETR points run over ``seeds`` training seeds; the baseline is deterministic (one run).
+Every seed's report is written to ``OUT/points/`` as soon as it exists, so an interrupted
+grid continues where it stopped, and the runs behind it come from the cache (a point that
+equals a Table I run, e.g. the 1 s window, is that run).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from amr_lib.experiments.results import read_rows, write_json
+from amr_lib.experiments.table1 import encoders_for, run_baseline, summary_row
+from amr_lib.profiles import Profile
+from amr_lib.runs.chain import train_profile, with_encoder, with_train_scale, with_window
+
+STUDIES = ("window", "data", "features")
+WINDOWS_S = (1.0, 4.0, 7.0)
+DATA_SCALES = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0)
+ABLATIONS = "ablations.json"
+POINTS = "points"
+
+
+@dataclass(frozen=True)
+class AblationGrid:
+    """Which settings each study visits."""
+
+    windows_s: tuple[float, ...] = WINDOWS_S
+    data_scales: tuple[float, ...] = DATA_SCALES
+    encoders: tuple[str, ...] = ("contrastive", "contrastive-untrained")
+
+
+@dataclass(frozen=True)
+class Point:
+    """One method at one setting of one study."""
+
+    study: str
+    value: float | str           # window seconds, data scale, or encoder name
+    method: str                  # am-detr | baseline
+    features: str
+
+    @property
+    def name(self) -> str:
+        value = f"{self.value:g}" if isinstance(self.value, float) else self.value
+        return f"{self.study}_{value}_{self.method}_{self.features}"
+
+    def profile(self, base: Profile) -> Profile:
+        """``base`` changed the way this point asks."""
+        variant = with_encoder(base, self.features)
+        if self.study == "window":
+            return with_window(variant, float(self.value))
+        if self.study == "data":
+            return with_train_scale(variant, float(self.value))
+        return variant
+
+
+def points(study: str, grid: AblationGrid, base: Profile) -> list[Point]:
+    """The points of ``study``, in the order the chapter plots them."""
+    encoder = base.retrieval.encoder
+    if study == "window":
+        return [Point("window", float(w), method, encoder) for method in ("am-detr", "baseline")
+                for w in grid.windows_s]
+    if study == "data":
+        return [Point("data", float(s), "am-detr", encoder) for s in grid.data_scales]
+    if study == "features":
+        return [Point("features", name, "am-detr", name) for name in grid.encoders]
+    raise ValueError(f"unknown study {study!r}; choose from {', '.join(STUDIES)}")
+
+
+def point_report(point: Point, base: Profile, seed: int, out_dir: Path,
+                 clap_model: str | None = None, device: str = "auto",
+                 epochs: int | None = None, progress: bool = False) -> dict[str, Any]:
+    """``{"report": metrics, "seconds": s}`` of ``point`` for training seed ``seed``, read
+    from ``out_dir/points/`` or computed and written there."""
+    path = out_dir / POINTS / f"{point.name}_seed{seed}.json"
+    if path.exists():
+        return json.loads(path.read_text(encoding="utf-8"))
+    started = time.perf_counter()
+    profile = point.profile(base)
+    if point.method == "baseline":
+        report = run_baseline(profile, clap_model).metrics
+    else:
+        report = train_profile(profile, device, epochs, progress, seed=seed,
+                               clap_model=clap_model).test_metrics
+    result = {"report": report, "seconds": round(time.perf_counter() - started, 1)}
+    write_json(path, result)
+    return result
+
+
+def run_ablations(profile: Profile, seeds: int = 3, out_dir: str | Path = "ablations",
+                  studies: Sequence[str] = STUDIES, grid: AblationGrid | None = None,
+                  clap_model: str | None = None, device: str = "auto",
+                  epochs: int | None = None, progress: bool = False
+                  ) -> tuple[list[dict[str, Any]], float]:
+    """Every point of ``studies`` (rows as :func:`amr_lib.experiments.table1.summary_row` plus
+    ``study``, ``value`` and ``seconds``, the compute time summed over seeds), written to
+    ``out_dir/ablations.json``; also returns the compute seconds of the whole grid."""
+    if seeds < 1:
+        raise ValueError(f"seeds must be at least 1, got {seeds}")
+    grid = grid or AblationGrid(encoders=tuple(encoders_for(clap_model)))
+    out = Path(out_dir)
+    rows = []
+    for study in studies:
+        for point in points(study, grid, profile):
+            runs = 1 if point.method == "baseline" else seeds
+            results = [point_report(point, profile, seed, out, clap_model, device, epochs,
+                                    progress)
+                       for seed in range(profile.seed, profile.seed + runs)]
+            row = summary_row(point.method, point.features, profile,
+                              [result["report"] for result in results])
+            rows.append({"study": study, "value": point.value, **row,
+                         "seconds": round(sum(result["seconds"] for result in results))})
+    write_json(out / ABLATIONS, rows)
+    return rows, float(sum(row["seconds"] for row in rows))
+
+
+def read_ablations(path: str | Path) -> list[dict[str, Any]]:
+    """Rows of an ``ablations.json``; ``ValueError`` naming ``path`` when one lacks a field."""
+    return read_rows(path, {"study", "value", "method", "features", "n_seeds"},
+                     "an ablation point")
+
+
+def study_rows(rows: Sequence[dict[str, Any]], study: str, method: str | None = None
+               ) -> list[dict[str, Any]]:
+    """The rows of ``study`` (and ``method``), in file order."""
+    return [row for row in rows
+            if row["study"] == study and (method is None or row["method"] == method)]

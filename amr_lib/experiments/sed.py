@@ -1,0 +1,180 @@
+"""``amr experiment sed``: a profile's retrieval models as zero-shot sound event detectors.
+
+On SED recordings of the profile's own corpora (:mod:`amr_lib.sed.recordings`; train, valid and
+test splits with the profile's segment caps), three detectors are scored with the frame
+rule of :mod:`amr_lib.sed.scoring`:
+
+- ``am-detr``: the profile's trained AM-DETR (Chapter 4's run), zero-shot: it never saw an
+  SED recording or a class prompt;
+- ``am-detr-absent``: the same model trained with absent pairs too
+  (:data:`~amr_lib.presence.ABSENT_SHARE` of each batch), so its score also says whether
+  the sound is there;
+- ``sliding-window``: the prompt's cosine curve with the retrieval baseline's median filter
+  (the paper's SED-CLAP), zero-shot too;
+- ``supervised``: :class:`~amr_lib.sed.detectors.FrameClassifier` trained on the SED training
+  split's frame labels, the reference the zero-shot F1 is a share of.
+
+Each detector is swept over thresholds on validation and test: its F1 at the default
+threshold (0.5 for the two probability-like scores; the retrieval baseline's tuned
+threshold for the sliding window), at the threshold tuned on validation, the whole
+F1-against-threshold curve, and how flat that curve is (:func:`~amr_lib.sed.detectors.f1_spread`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from amr_lib.config import resolve_device
+from amr_lib.experiments.results import PROBABILITY_THRESHOLDS
+from amr_lib.experiments.table1 import run_baseline
+from amr_lib.features.extract import FeatureEncoder, extract_features
+from amr_lib.presence import ABSENT_SHARE
+from amr_lib.profiles import Profile
+from amr_lib.runs.chain import feature_encoder, train_profile, window_config
+from amr_lib.sed.detectors import (
+    FrameClassifier,
+    best_threshold,
+    detr_moments,
+    f1_spread,
+    prompt_similarities,
+    sliding_window_decisions,
+    uniform_thresholds,
+)
+from amr_lib.sed.recordings import SedSetConfig, SedSplit, simulate_sed_split
+from amr_lib.sed.scoring import (
+    DEFAULT_THRESHOLD,
+    f1_curve,
+    micro_scores,
+)
+from amr_lib.storage.cache import default_cache_root
+
+SED_JSON = "sed.json"
+# a detector is either (N, C) frame scores, active above the threshold, or a function
+# threshold -> (N, C) bool decisions (the sliding window: its median filter follows the marks)
+Detector = np.ndarray | Callable[[float], np.ndarray]
+
+
+@dataclass
+class SedData:
+    """An SED split with its window features and the class prompts' text features."""
+
+    split: SedSplit
+    frames: dict[str, np.ndarray]               # vid -> (T, D)
+    prompt_tokens: dict[str, np.ndarray]        # class -> (L, H)
+    prompt_embeddings: dict[str, np.ndarray]    # class -> (E,)
+
+
+def sed_split(profile: Profile, split: str, sed: SedSetConfig | None = None) -> SedSplit:
+    """``profile``'s SED recordings of ``split`` (its corpora, simulation settings, seed
+    and segment cap), simulated but not rendered."""
+    return simulate_sed_split(profile.clip_corpus, profile.background_corpus, split,
+                              profile.simulation, sed, seed=profile.seed,
+                              max_segments=profile.retrieval.segments(split))
+
+
+def sed_data(profile: Profile, split: str, encoder: FeatureEncoder,
+             sed: SedSetConfig | None = None) -> SedData:
+    """Simulate ``profile``'s SED recordings of ``split`` and encode them (features are
+    cached like any split's)."""
+    made = sed_split(profile, split, sed)
+    store = extract_features(made.simulated, encoder, window_config(profile),
+                             default_cache_root() / "features")
+    labels = list(made.task.labels)
+    tokens, embeddings = encoder.query_features([made.prompts[c] for c in labels])
+    return SedData(made, {vid: store.load_audio(vid) for vid in made.task.vids},
+                   dict(zip(labels, tokens, strict=True)),
+                   dict(zip(labels, embeddings, strict=True)))
+
+
+def _decisions(detector: Detector, threshold: float) -> np.ndarray:
+    if isinstance(detector, np.ndarray):
+        return detector > threshold
+    return detector(threshold)
+
+
+def _curve(reference: np.ndarray, detector: Detector, thresholds: np.ndarray
+           ) -> dict[str, np.ndarray]:
+    """Precision, recall and F1 at each threshold (:func:`~amr_lib.sed.scoring.f1_curve` in one
+    pass for frame scores; one decision matrix per threshold otherwise)."""
+    if isinstance(detector, np.ndarray):
+        return f1_curve(reference, detector, thresholds)
+    rows = [micro_scores(reference, detector(float(t))) for t in thresholds]
+    return {"threshold": thresholds,
+            **{key: np.array([r[key] for r in rows]) for key in ("precision", "recall", "f1")}}
+
+
+def _report(reference: np.ndarray, detector: Detector, curve: dict[str, np.ndarray],
+            default: float, tuned: float) -> dict[str, Any]:
+    return {"default_threshold": round(default, 4), "tuned_threshold": round(tuned, 4),
+            "default": micro_scores(reference, _decisions(detector, default)),
+            "tuned": micro_scores(reference, _decisions(detector, tuned)),
+            "f1_flat_share": f1_spread(curve),
+            "curve": {key: [round(float(v), 4) for v in values]
+                      for key, values in curve.items()}}
+
+
+ZERO_SHOT = ("am-detr", "am-detr-absent", "sliding-window")
+
+
+def run_sed(profile: Profile, device: str = "auto", seed: int | None = None,
+            sed: SedSetConfig | None = None, absent_share: float = ABSENT_SHARE
+            ) -> dict[str, Any]:
+    """The whole experiment on ``profile`` (see the module docstring): a JSON-able dict
+    with each method's report on the test split and the zero-shot F1 as a share of the
+    supervised one."""
+    encoder = feature_encoder(profile)
+    data = {name: sed_data(profile, name, encoder, sed) for name in ("train", "valid", "test")}
+    models = {name: train_profile(profile, device, progress=False, seed=seed,
+                                  absent_share=share).result.model
+              for name, share in (("am-detr", 0.0), ("am-detr-absent", absent_share))}
+    hop = window_config(profile).hop_s
+    used = resolve_device(device)
+    baseline = run_baseline(profile).tuning.params
+    classifier = FrameClassifier.fit(data["train"].split.task, data["train"].frames,
+                                     seed=profile.seed)
+
+    def detectors(part: SedData) -> tuple[dict[str, Detector], np.ndarray]:
+        """Each method as a :data:`Detector`, and every similarity value of the
+        sliding window (its threshold grid spans them)."""
+        task = part.split.task
+        curves = prompt_similarities(part.frames, part.prompt_embeddings)
+        detected: dict[str, Detector] = {
+            name: task.moment_scores(detr_moments(model, part.frames, part.prompt_tokens,
+                                                  task.durations, hop, used))
+            for name, model in models.items()}
+        detected |= {
+            "supervised": classifier.scores(task, part.frames),
+            "sliding-window": lambda t: sliding_window_decisions(
+                task, curves, t, baseline.filter_frames, hop),
+        }
+        return detected, np.concatenate(list(curves.values()))
+
+    (valid, similarities), (test, _) = detectors(data["valid"]), detectors(data["test"])
+    references = {name: data[name].split.task.reference() for name in ("valid", "test")}
+    thresholds = {**dict.fromkeys((*models, "supervised"), PROBABILITY_THRESHOLDS),
+                  "sliding-window": uniform_thresholds(similarities)}
+    defaults = {**dict.fromkeys((*models, "supervised"), DEFAULT_THRESHOLD),
+                "sliding-window": float(baseline.threshold)}
+    methods = {}
+    for method, grid in thresholds.items():
+        tuned = best_threshold(_curve(references["valid"], valid[method], grid))
+        methods[method] = _report(references["test"], test[method],
+                                  _curve(references["test"], test[method], grid),
+                                  defaults[method], tuned)
+    supervised_f1 = methods["supervised"]["tuned"]["f1"]
+    task = data["test"].split.task
+    return {
+        "profile": profile.name,
+        "classes": len(task.labels),
+        "recordings": {name: len(part.split.task.vids) for name, part in data.items()},
+        "events": {name: len(part.split.task.events) for name, part in data.items()},
+        "methods": methods,
+        "absent_share": absent_share,
+        "share_of_supervised": {
+            method: (methods[method]["tuned"]["f1"] / supervised_f1 if supervised_f1 else None)
+            for method in ZERO_SHOT},
+    }

@@ -1,0 +1,284 @@
+"""Chapter 6's helpers: the committed grid, the example chosen by rule, the measures read off
+similarity curves, the verdicts glued into the prose, and the figures and tables."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.text import Text
+
+from amr_lib.book import ablations as chapter
+from amr_lib.lighthouse_jsonl import MomentAnnotation
+
+MADE = {"command": "amr experiment ablations --profile quick --seeds 3 --out /tmp/a",
+        "commit": "0123456789abcdef", "seconds": 600, "machine": "x86_64, 2 cores",
+        "date": "2026-11-29"}
+
+
+def point(study, value, method="am-detr", mAP=50.0, std=1.0, n_seeds=3, **metrics):
+    row = {"study": study, "value": value, "method": method, "n_seeds": n_seeds,
+           "features": value if study == "features" else "contrastive", "mAP": mAP,
+           "mAP_std": std if n_seeds > 1 else 0.0, "seconds": 1800}
+    for name in ("R1@0.5", "R1@0.7"):
+        row[name], row[f"{name}_std"] = metrics.get(name, mAP + 10), row["mAP_std"]
+    return row
+
+
+def grid(detr_windows=(60.0, 63.0, 60.3), base_windows=(26.1, 27.6, 26.5),
+         data=((0.125, 22.0, 3.0), (0.5, 44.0, 5.5), (1.0, 60.0, 2.0), (2.0, 72.0, 2.8))):
+    rows = [point("window", w, "am-detr", m, 2.0) for w, m in zip((1.0, 4.0, 7.0),
+                                                                   detr_windows, strict=True)]
+    rows += [point("window", w, "baseline", m, n_seeds=1)
+             for w, m in zip((1.0, 4.0, 7.0), base_windows, strict=True)]
+    rows += [point("data", s, "am-detr", m, sd) for s, m, sd in data]
+    rows += [point("features", "contrastive", mAP=60.0, std=2.0),
+             point("features", "contrastive-untrained", mAP=31.0, std=4.0)]
+    return rows
+
+
+def annotation(start, end, duration=30.0, qid=0):
+    return MomentAnnotation(qid, "a dog barks", duration, f"v{qid}", np.array([[start, end]]))
+
+
+def readable(fig) -> bool:
+    """Every visible text at 8 pt or more, on a figure at most 10 inches wide."""
+    texts = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text()]
+    return fig.get_figwidth() <= 10 and min(t.get_fontsize() for t in texts) >= 8
+
+
+# --- the committed grid -------------------------------------------------------------------
+
+def test_the_profiles_own_grid_is_comparable_and_the_quick_one_stands_in(tmp_path, monkeypatch,
+                                                                         capsys):
+    data = tmp_path / "book" / "data"
+    data.mkdir(parents=True)
+    for name in ("ablations_quick", "ablations_full"):
+        (data / f"{name}.json").write_text(json.dumps([point("data", 1.0)]))
+        (data / f"{name}.provenance.json").write_text(json.dumps(MADE))
+    monkeypatch.chdir(tmp_path / "book")
+    found, comparable = chapter.committed_grid("full")
+    assert comparable and found.path.name == "ablations_full.json" and not capsys.readouterr().out
+    found, comparable = chapter.committed_grid("real-sounds")
+    assert not comparable and found.path.name == "ablations_quick.json"
+    assert "--profile real-sounds" in capsys.readouterr().out
+    (data / "ablations_quick.json").unlink()
+    with pytest.raises(FileNotFoundError, match="ablations_quick"):
+        chapter.committed_grid("real-sounds")
+
+
+def test_settings_are_labelled_as_the_prose_writes_them():
+    assert [chapter.scale_label(s) for s in (0.125, 0.25, 0.5, 1.0, 2.0)] == [
+        "1/8", "1/4", "1/2", "1x", "2x"]
+    assert chapter.setting_label(point("window", 4.0)) == "4 s"
+    assert chapter.setting_label(point("data", 0.125)) == "1/8"
+    assert chapter.setting_label(point("features", "contrastive")) == "contrastive"
+
+
+def test_grid_table_shows_a_spread_only_for_seeded_points():
+    table = chapter.grid_table(grid())
+    assert table.index.names == ["study", "setting", "method", "seeds"]
+    assert list(table.columns) == ["R1@0.5", "R1@0.7", "mAP"]
+    assert table.loc[("window", "4 s", "am-detr", 3), "mAP"] == "63.00 ± 2.00"
+    assert table.loc[("window", "4 s", "baseline", 1), "mAP"] == "27.60"
+    assert table.index[6] == ("data", "1/8", "am-detr", 3)        # file order
+
+
+def test_point_row_finds_one_point_or_says_which_is_missing():
+    rows = grid()
+    assert chapter.point_row(rows, "window", 4.0, "baseline")["mAP"] == 27.6
+    assert chapter.point_row(rows, "features", "contrastive", "am-detr")["mAP"] == 60.0
+    with pytest.raises(KeyError, match=r"baseline point at 2\.0"):
+        chapter.point_row(rows, "window", 2.0, "baseline")
+
+
+# --- comparing points ---------------------------------------------------------------------
+
+def test_best_row_row_at_and_beats():
+    rows = grid()
+    assert chapter.best_row(rows, "am-detr")["value"] == 4.0
+    assert chapter.best_row(rows, "am-detr", study="data")["value"] == 2.0
+    assert chapter.row_at(rows, "baseline", 7.0)["mAP"] == 26.5
+    assert chapter.beats(point("x", 1, mAP=60, std=1), point("x", 1, mAP=57.9, std=1))
+    assert not chapter.beats(point("x", 1, mAP=60, std=1), point("x", 1, mAP=58, std=1))
+
+
+def test_window_verdict_names_the_best_window_and_whether_it_is_clear():
+    unclear = chapter.window_verdict(grid(), "AM-DETR", "am-detr")
+    assert unclear.startswith("AM-DETR scores highest with 4 s windows, but by less")
+    clear = chapter.window_verdict(grid(detr_windows=(50.0, 70.0, 60.0)), "AM-DETR", "am-detr")
+    assert clear == "AM-DETR is best with 4 s windows, by more than the spread over seeds"
+    short = chapter.window_verdict(grid(base_windows=(30.0, 27.0, 26.0)), "it", "baseline")
+    assert short == "it is best with the shortest, 1 s window"
+
+
+def test_window_summary_gives_each_methods_range():
+    assert chapter.window_summary(grid()) == (
+        "across 1 to 7 s windows, average mAP moves by 3.0 points for AM-DETR and 1.5 for "
+        "the baseline here")
+
+
+# --- the example recording and its curves -------------------------------------------------
+
+def test_inside_frames_covers_every_frame_the_moment_touches():
+    assert np.flatnonzero(chapter.inside_frames((2.5, 5.2), 8, 1.0)).tolist() == [2, 3, 4, 5]
+    assert np.flatnonzero(chapter.inside_frames((1.0, 2.0), 8, 0.5)).tolist() == [2, 3]
+
+
+def test_short_events_and_their_margin_from_the_ends():
+    events = [annotation(10, 13), annotation(10, 14), annotation(2, 4), annotation(27, 29.5)]
+    assert chapter.is_short(events[0]) and not chapter.is_short(events[1])
+    assert chapter.short_events(events) == [0, 2, 3]
+    assert chapter.short_events(events, margin_s=4.0) == [0]
+
+
+def test_the_example_is_the_clearest_inner_short_event():
+    events = [annotation(10, 12, 20), annotation(5, 7, 20), annotation(1, 2, 20),
+              annotation(3, 15, 20)]
+    curves = [np.zeros(20) for _ in events]
+    curves[0][10:12] = 0.5                  # clear, but less than the next
+    curves[1][5:7] = 0.9
+    curves[2][1] = 5.0                      # clearest, too close to the start
+    curves[3][3:15] = 9.0                   # clearest, too long
+    assert chapter.clarity(curves[1], (5, 7), 1.0) == pytest.approx(0.9)
+    assert chapter.clearest_short_event(events, curves, 1.0) == 1
+    near_ends = events[2:]                  # no inner short event: any short one
+    assert chapter.clearest_short_event(near_ends, curves[2:], 1.0) == 0
+
+
+def test_peak_width_counts_the_frames_above_half_height():
+    curve = np.array([0, 0, 0, 0, 0.2, 0.6, 1.0, 0.7, 0.4, 0, 0, 0.6])
+    assert chapter.peak_width(curve, 1.0) == 3.0       # 0.6, 1.0, 0.7 (level 0.55); not 0.6
+    assert chapter.peak_width(curve, 0.5) == 1.5
+    assert chapter.peak_width(np.array([1.0, 0.0, 0.0]), 1.0) == 1.0
+
+
+def test_peak_table_rounds_heights_and_is_indexed_by_window():
+    table = chapter.peak_table({1.0: 2.0, 7.0: 8.0}, {1.0: 0.41234, 7.0: 0.1006})
+    assert table.index.name == "window (s)" and table.index.tolist() == [1.0, 7.0]
+    assert table["peak above median"].tolist() == [0.412, 0.101]
+    assert table["peak width (s)"].tolist() == [2.0, 8.0]
+
+
+def test_contrast_is_in_standard_deviations_of_the_curve():
+    curve = np.array([0.0, 0.0, 1.0, 1.0, 0.0, 0.0])
+    assert chapter.contrast(curve, (2, 4), 1.0) == pytest.approx(1 / curve.std())
+    assert chapter.contrast(np.ones(6), (2, 4), 1.0) == 0.0          # flat: no division by 0
+
+
+def test_window_blur_figure_draws_the_spectrogram_and_one_curve_per_window():
+    curves = {w: np.linspace(0, 1, 20) for w in (1.0, 4.0, 7.0)}
+    fig = chapter.plot_window_blur(np.zeros(8000 * 20, np.float32) + 1e-3, 8000, curves,
+                                   1.0, (6.0, 8.0))
+    spectrogram, similarity = fig.axes[:2]
+    assert spectrogram.get_ylabel() == "frequency (Hz)" and spectrogram.get_xlabel() == ""
+    assert similarity.get_ylabel() == "cosine similarity"
+    assert [t.get_text() for t in similarity.get_legend().get_texts()] == [
+        "1 s window", "4 s window", "7 s window", "true moment"]
+    assert readable(fig)
+    plt.close(fig)
+
+
+def test_feature_curves_figure_has_one_titled_panel_per_encoder():
+    fig = chapter.plot_feature_curves({"contrastive": np.arange(10.0),
+                                       "untrained": np.zeros(10)}, 1.0, (2.0, 4.0))
+    assert [ax.get_title(loc="left") for ax in fig.axes] == ["contrastive encoder",
+                                                             "untrained encoder"]
+    assert fig.axes[0].get_ylim() == fig.axes[1].get_ylim()          # same scale
+    assert fig.axes[1].get_xlabel() == "time (s)" and readable(fig)
+    plt.close(fig)
+
+
+# --- the data study -----------------------------------------------------------------------
+
+def by_scale(rows):
+    return {r["value"]: r for r in rows if r["study"] == "data"}
+
+
+def test_data_gains_step_by_step():
+    scales = by_scale(grid())
+    assert chapter.scale_gains(scales) == [(0.125, 0.5, 22.0), (0.5, 1.0, 16.0),
+                                           (1.0, 2.0, 12.0)]
+    assert chapter.describe_gains(scales) == "1/8 to 1/2: +22.0; 1/2 to 1x: +16.0; 1x to 2x: +12.0"
+
+
+def test_flatten_verdict_for_a_rising_a_flat_and_a_missing_tail():
+    assert chapter.flatten_verdict(by_scale(grid())).startswith(
+        "keeps rising by more than the spread over seeds (at most 2.8 points")
+    flat = grid(data=((0.5, 40.0, 1.0), (1.0, 60.0, 2.0), (2.0, 61.0, 3.0)))
+    assert chapter.flatten_verdict(by_scale(flat)).startswith("flattens")
+    stops = grid(data=((0.5, 40.0, 1.0), (1.0, 60.0, 2.0)))
+    assert chapter.flatten_verdict(by_scale(stops)).startswith("is not measured")
+
+
+def test_data_summary_mentions_the_largest_scale_only_beyond_the_split():
+    assert chapter.data_summary(by_scale(grid())).endswith(
+        "from 22.0 to 60.0 on this profile, and 2x the split gives 72.0")
+    stops = grid(data=((0.5, 40.0, 1.0), (1.0, 60.0, 2.0)))
+    assert chapter.data_summary(by_scale(stops)).endswith("from 40.0 to 60.0 on this profile")
+
+
+def fake_result(scale):
+    history = [{"epoch": e, "loss_total": scale / e, "valid_mAP": 10.0 * e * scale}
+               for e in (1, 2, 3)]
+    return SimpleNamespace(history=history, best_epoch=3, best_metrics={"mAP": 30.0 * scale})
+
+
+def test_training_curves_figure_has_loss_and_validation_panels():
+    fig = chapter.plot_training_curves({"small": fake_result(0.5), "full": fake_result(1.0)})
+    loss, valid = fig.axes
+    assert loss.get_yscale() == "log" and len(loss.lines) == 2
+    assert len(valid.lines) == 4                        # a curve and a star per run
+    assert valid.get_ylabel() == "validation average mAP (%)"
+    assert [t.get_text() for t in valid.get_legend().get_texts()] == ["small", "full"]
+    assert readable(fig)
+    plt.close(fig)
+
+
+def test_training_numbers_are_the_glued_texts():
+    run = SimpleNamespace(result=fake_result(1.0), summary={"queries": {"train": 96}})
+    assert chapter.training_numbers(run) == {"best_map": "30.00", "final_loss": "0.33",
+                                             "queries": 96}
+
+
+# --- the features study -------------------------------------------------------------------
+
+def test_features_bars_have_spreads_and_seed_counts():
+    rows = [r for r in grid() if r["study"] == "features"]
+    ax = chapter.plot_features(rows)
+    assert len(ax.patches) == 6
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["R1@0.5", "R1@0.7", "average mAP"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "contrastive (3 seeds)", "contrastive-untrained (3 seeds)"]
+    assert ax.get_ylim() == (0, 100) and readable(ax.figure)
+    plt.close(ax.figure)
+
+
+# --- the paper's findings -----------------------------------------------------------------
+
+def test_verdict_and_window_evidence():
+    assert chapter.verdict(True) == "agrees" and chapter.verdict(False) == "does not"
+    assert chapter.verdict(True, resolved=False) == "unresolved (within the spread)"
+    assert chapter.window_evidence(grid(), "baseline") == "1 s 26.1, 4 s 27.6, 7 s 26.5"
+
+
+def test_findings_on_a_grid_and_their_table():
+    found = chapter.findings(grid())
+    assert found == {
+        "AM-DETR prefers a short window": ("unresolved (within the spread)",
+                                           "1 s 60.0, 4 s 63.0, 7 s 60.3"),
+        "the baseline prefers longer windows": ("agrees", "1 s 26.1, 4 s 27.6, 7 s 26.5"),
+        "more simulated data helps (up to the full split)": ("agrees",
+                                                             "1/8 22.0 -> 1/2 44.0 -> 1x 60.0"),
+        "... and keeps helping beyond it (the paper expects so)": ("agrees",
+                                                                   "1x 60.0 -> 2x 72.0"),
+        "contrastive features help by a wide margin (> 10 mAP)": ("agrees", "60.0 vs 31.0"),
+    }
+    stops = chapter.findings(grid(data=((0.5, 40.0, 1.0), (1.0, 60.0, 2.0))))
+    assert len(stops) == 4                   # no beyond-the-split finding without its points
+    table = chapter.findings_table(found)
+    assert table.index.name == "the paper's finding"
+    assert list(table.columns) == ["ours", "average mAP"]

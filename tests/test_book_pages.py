@@ -1,0 +1,88 @@
+"""The book's shared bookkeeping: committed results with provenance, provenance lines,
+the data switch and spread cells."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from amr_lib.book.pages import (
+    committed,
+    data_dir,
+    made_by,
+    real_data,
+    spread_cell,
+    spread_cells,
+)
+
+MADE = {"command": "amr experiment table1 --profile quick --seeds 3 --out /tmp/x/table1",
+        "commit": "0123456789abcdef", "seconds": 1800, "machine": "x86_64, 2 cores",
+        "date": "2026-12-01"}
+
+
+def test_data_dir_is_found_from_the_book_folder_and_from_the_checkout(tmp_path):
+    (tmp_path / "book" / "data").mkdir(parents=True)
+    assert data_dir(tmp_path) == tmp_path / "book" / "data"
+    assert data_dir(tmp_path / "book") == tmp_path / "book" / "data"
+    (tmp_path / "elsewhere").mkdir()
+    assert data_dir(tmp_path / "elsewhere") == tmp_path / "book" / "data"   # from below
+
+
+def test_committed_reads_the_result_with_its_provenance(tmp_path):
+    (tmp_path / "t.json").write_text(json.dumps([{"a": 1}]))
+    (tmp_path / "t.provenance.json").write_text(json.dumps(MADE))
+    found = committed("t.json", tmp_path)
+    assert found.value == [{"a": 1}] and found.provenance == MADE
+    assert committed("missing.json", tmp_path) is None
+    (tmp_path / "study").mkdir()
+    (tmp_path / "study" / "s.json").write_text("{}")
+    with pytest.raises(FileNotFoundError, match="no provenance"):
+        committed("study/s.json", tmp_path)
+    (tmp_path / "study" / "provenance.json").write_text(json.dumps(MADE))
+    assert committed("study/s.json", tmp_path).provenance["seconds"] == 1800
+
+
+def test_made_by_names_command_commit_machine_and_time_without_paths():
+    line = made_by(MADE)
+    assert "/tmp" not in line and "--out DIR" in line
+    assert "commit 0123456789," in line and "30 min on x86_64, 2 cores" in line
+    long = {**MADE, "command": MADE["command"] + " --studies window,data --windows 1,4,7"
+            + " --data-scales 0.125,0.25,0.5,1,2"}
+    command = made_by(long, width=40).split("\n(")[0]
+    assert all(len(row) <= 40 + 2 for row in command.split("\n"))
+    assert command.replace(" \\\n   ", " ") == long["command"].replace("/tmp/x/table1", "DIR")
+
+
+def test_spread_is_shown_only_for_several_seeds():
+    one = {"mAP": 28.9, "mAP_std": 0.0, "n_seeds": 1}
+    three = {"mAP": 28.95, "mAP_std": 3.44, "n_seeds": 3}
+    assert spread_cell(one, "mAP") == "28.90"
+    assert spread_cell(three, "mAP") == "28.95 ± 3.44"
+    assert spread_cell({**three, "mAP": 28.96}, "mAP", decimals=1) == "29.0 ± 3.4"
+    cells = spread_cells([{**three, "method": "am-detr"}], ["method"], ["mAP"])
+    assert cells == {("am-detr",): {"mAP": "28.95 ± 3.44"}}
+
+
+def test_real_data_says_why_it_is_missing(monkeypatch, tmp_path):
+    monkeypatch.delenv("AMR_DATA_ROOT", raising=False)
+    live, why = real_data()
+    assert not live and "AMR_DATA_ROOT" in why
+    monkeypatch.setenv("AMR_DATA_ROOT", str(tmp_path))
+    assert real_data() == (True, "")
+
+
+def test_amr_runs_a_command_line_as_a_shell_would(tmp_path, capsys):
+    from amr_lib.book.pages import amr
+
+    gt, pred = tmp_path / "gt.jsonl", tmp_path / "pred.jsonl"
+    gt.write_text(json.dumps({"qid": 1, "query": "a dog barks", "duration": 60, "vid": "v",
+                              "relevant_windows": [[10, 20]]}) + "\n")
+    pred.write_text(json.dumps({"qid": 1, "query": "a dog barks", "vid": "v",
+                                "pred_relevant_windows": [[10, 20, 0.9]]}) + "\n")
+    amr(f"evaluate '{gt}' '{pred}' --json")
+    out = capsys.readouterr().out
+    assert out.startswith(f"$ amr evaluate '{gt}'")
+    assert json.loads(out.splitlines()[1])["mAP"] == 100.0
+    with pytest.raises(RuntimeError, match="exit status 2"):
+        amr(f"evaluate '{tmp_path / 'missing.jsonl'}' '{pred}'")

@@ -1,0 +1,54 @@
+"""`amr experiment sed` on the tiny profile: every detector reported, consistently."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import run_tiny_experiment
+
+from amr_lib.experiments.results import PROBABILITY_THRESHOLDS
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory, tiny_experiment_cache):
+    out = run_tiny_experiment("sed", tmp_path_factory.mktemp("sed"),
+                              tiny_experiment_cache)
+    return json.loads((out / "sed.json").read_text()), out
+
+
+def test_every_detector_is_reported_on_the_tiny_profile(result):
+    sed, out = result
+    assert set(sed["methods"]) == {"am-detr", "am-detr-absent", "sliding-window", "supervised"}
+    assert sed["recordings"] == {"train": 10, "valid": 4, "test": 4}
+    assert sed["events"]["test"] >= 3 * 4                    # 3 to 8 events per recording
+    provenance = json.loads((out / "provenance.json").read_text())
+    assert provenance["command"].startswith("amr experiment sed --profile quick")
+
+
+def test_reports_agree_with_their_own_curves(result):
+    sed, _ = result
+    for method, report in sed["methods"].items():
+        curve = report["curve"]
+        assert len(curve["threshold"]) == len(curve["f1"]) == 19, method
+        assert report["tuned_threshold"] in curve["threshold"]
+        # the tuned test F1 is the curve's value at the tuned threshold
+        at = curve["threshold"].index(report["tuned_threshold"])
+        assert report["tuned"]["f1"] == pytest.approx(curve["f1"][at], abs=1e-4)
+        for scores in (report["default"], report["tuned"]):
+            assert 0 <= scores["precision"] <= 1 and 0 <= scores["recall"] <= 1
+        assert 0 <= report["f1_flat_share"] <= 1
+    detr = sed["methods"]["am-detr"]
+    assert detr["default_threshold"] == 0.5
+    np.testing.assert_allclose(detr["curve"]["threshold"], PROBABILITY_THRESHOLDS)
+    at_half = detr["curve"]["threshold"].index(0.5)
+    assert detr["default"]["f1"] == pytest.approx(detr["curve"]["f1"][at_half], abs=1e-4)
+
+
+def test_the_share_of_supervised_is_the_ratio_of_tuned_f1(result):
+    sed, _ = result
+    supervised = sed["methods"]["supervised"]["tuned"]["f1"]
+    assert supervised > 0                   # the tiny set is still learnable from labels
+    for method, share in sed["share_of_supervised"].items():
+        assert share == pytest.approx(sed["methods"][method]["tuned"]["f1"] / supervised)
