@@ -239,7 +239,7 @@ def test_training_curves_figure_has_loss_and_validation_panels():
 
 
 def test_training_numbers_are_the_glued_texts():
-    run = SimpleNamespace(result=fake_result(1.0), summary={"queries": {"train": 96}})
+    run = SimpleNamespace(result=fake_result(1.0), queries={"train": 96})
     assert chapter.training_numbers(run) == {"best_map": "30.00", "final_loss": "0.33",
                                              "queries": 96}
 

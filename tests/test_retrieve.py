@@ -222,7 +222,6 @@ def test_retrieve_answers_several_queries_with_one_model_load(trained, tmp_path,
     (["SHORT", "a dog barks"], "shorter than one 1 s window"),
     (["TONE", "a dog barks", "  "], "non-empty text"),
     (["TONE", "a dog barks", "--device", "cuda"], "sees no CUDA GPU"),
-    (["TONE", "a dog barks", "--plot", "NOWHERE/found.png"], "does not exist"),
     (["TONE", "a dog barks", "--plot", "found.xyz"], "cannot draw a .xyz file"),
 ])
 def test_retrieve_checks_its_inputs_before_the_model_loads(trained, tmp_path, capsys,
@@ -232,7 +231,6 @@ def test_retrieve_checks_its_inputs_before_the_model_loads(trained, tmp_path, ca
     write_wav(short, np.zeros(8_000, np.float32), 16_000)               # half a second
     write_wav(tone, np.zeros(16_000 * 5, np.float32), 16_000)
     named = {"DIR": str(tmp_path), "SHORT": str(short), "TONE": str(tone),
-             "NOWHERE/found.png": str(tmp_path / "nowhere" / "found.png"),
              "found.xyz": str(tmp_path / "found.xyz")}
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
 

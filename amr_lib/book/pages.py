@@ -67,17 +67,25 @@ def committed(name: str, folder: str | Path | None = None) -> Committed | None:
 
 def made_by(provenance: Mapping[str, Any], width: int = COMMAND_WIDTH) -> str:
     """The command (its output folder as ``DIR``, wrapped between options at ``width``)
-    and the commit, machine, date and time that made a committed result."""
+    and the commit, date, time taken and machine that made a committed result, in lines
+    no wider than ``width``."""
     command = re.sub(r"--out \S+", "--out DIR", provenance["command"])
-    lines = [""]
-    for option in re.split(r" (?=--)", command):                    # options stay whole
-        if lines[-1] and len(lines[-1]) + len(option) + 1 > width:
-            lines.append("   ")
-        lines[-1] += (" " if lines[-1].strip() else "") + option
     minutes = provenance.get("seconds")
     took = f", {minutes / 60:.0f} min" if minutes is not None else ""
-    return (" \\\n".join(lines) + f"\n(commit {provenance['commit'][:10]}, "
-            f"{provenance['date']}{took} on {provenance['machine']})")
+    return (wrap_command(re.split(r" (?=--)", command), width)      # options stay whole
+            + f"\n(commit {provenance['commit'][:10]}, {provenance['date']}{took},"
+            + f"\n {provenance['machine']})")
+
+
+def wrap_command(words: Sequence[str], width: int = COMMAND_WIDTH) -> str:
+    """``words`` joined by spaces into shell lines of at most ``width`` characters
+    (where a word allows), continued with `` \\`` and indented."""
+    lines = [""]
+    for word in words:
+        if lines[-1].strip() and len(lines[-1]) + len(word) + 3 > width:
+            lines.append("   ")
+        lines[-1] += (" " if lines[-1].strip() else "") + word
+    return " \\\n".join(lines)
 
 
 def real_data() -> tuple[bool, str]:
@@ -116,13 +124,21 @@ def glue_values(values: Mapping[str, Any]) -> None:
         glue(name, value, display=False)
 
 
-def amr(arguments: str) -> None:
+def amr(arguments: str, capture: bool = False) -> str | None:
     """Run ``amr ARGUMENTS`` here, split as a shell splits it (quotes kept together),
-    after printing the command line; ``RuntimeError`` when it fails, so a broken recipe
-    stops the page instead of showing an error the reader would copy."""
+    after printing the command line (wrapped to the page); ``RuntimeError`` when it fails,
+    so a broken recipe stops the page instead of showing an error the reader would copy.
+    With ``capture``, what the command prints is returned instead of shown."""
+    import contextlib
+    import io
+
     from amr_lib.cli import main
 
-    print(f"$ amr {arguments}")
-    status = main(shlex.split(arguments))
+    words = shlex.split(arguments)
+    print(wrap_command(["$ amr", *(shlex.quote(word) for word in words)]))
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed) if capture else contextlib.nullcontext():
+        status = main(words)
     if status != 0:
         raise RuntimeError(f"amr {arguments}: exit status {status}")
+    return printed.getvalue() if capture else None

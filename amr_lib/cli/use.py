@@ -88,12 +88,11 @@ def _moment_json(moment, threshold: float | None) -> dict:
 
 
 def _check_plot_path(out: str) -> None:
-    """Refuse a figure path that cannot be written, before anything is computed."""
+    """Refuse a figure type matplotlib cannot write, before anything is computed (a
+    missing folder is made, as for every file amr writes)."""
     from matplotlib.figure import Figure
 
     path = Path(out)
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"{path}: the folder {path.parent} does not exist")
     kinds = Figure().canvas.get_supported_filetypes()
     if path.suffix[1:].lower() not in kinds:
         raise ValueError(f"{path}: cannot draw a {path.suffix or 'suffix-less'} file; use "
@@ -104,8 +103,8 @@ def _print_answers(audio: str, duration_s: float, profile: str | None,
                    threshold: float | None, answers: list, retriever) -> None:
     print(f"{audio}: {duration_s:.1f} s; model trained on {profile or 'unknown data'}")
     if threshold is None:
-        print("this checkpoint has no presence threshold (trained without absent "
-              "queries): the scores rank moments, they do not say whether a sound is there")
+        print("this checkpoint has no presence threshold (trained without absent queries):\n"
+              "the scores rank moments, they do not say whether a sound is there")
     for query, moments in answers:
         print(f"\n{query!r}")
         if retriever.found(moments) is False:
