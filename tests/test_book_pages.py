@@ -48,6 +48,10 @@ def test_made_by_names_command_commit_machine_and_time_without_paths():
     assert "/tmp" not in line and "--out DIR" in line
     assert "commit 0123456789, 2026-12-01, 30 min,\n x86_64, 2 cores" in line
     assert all(len(row) <= 72 for row in line.splitlines())
+    numerics = {"cpu": "AMD EPYC", "torch_cpu_capability": "AVX512", "torch": "2.13.0+cpu",
+                "numpy": "2.4.6"}
+    assert made_by({**MADE, "numerics": numerics}).endswith(
+        "2 cores,\n AMD EPYC, AVX512 kernels)")
     long = {**MADE, "command": MADE["command"] + " --studies window,data --windows 1,4,7"
             + " --data-scales 0.125,0.25,0.5,1,2"}
     command = made_by(long, width=40).split("\n(")[0]

@@ -46,6 +46,8 @@ def test_the_table_has_every_row_with_spreads(experiment):
     assert "on_queried_event" in find_row(rows, "baseline", "contrastive")
     provenance = json.loads((out / "provenance.json").read_text())
     assert provenance["command"].startswith("amr experiment table1 --profile quick")
+    # the kind of CPU and the vector kernels that made the numbers
+    assert set(provenance["numerics"]) == {"cpu", "torch_cpu_capability", "torch", "numpy"}
 
 
 def test_am_detr_rows_are_mean_and_sample_std_of_the_seeds_checkpoints(experiment):

@@ -72,9 +72,12 @@ def made_by(provenance: Mapping[str, Any], width: int = COMMAND_WIDTH) -> str:
     command = re.sub(r"--out \S+", "--out DIR", provenance["command"])
     minutes = provenance.get("seconds")
     took = f", {minutes / 60:.0f} min" if minutes is not None else ""
+    numerics = provenance.get("numerics")          # recorded since issue 23
+    kernels = (f",\n {numerics['cpu'][:48]}, {numerics['torch_cpu_capability']} kernels"
+               if numerics else "")
     return (wrap_command(re.split(r" (?=--)", command), width)      # options stay whole
             + f"\n(commit {provenance['commit'][:10]}, {provenance['date']}{took},"
-            + f"\n {provenance['machine']})")
+            + f"\n {provenance['machine']}{kernels})")
 
 
 def wrap_command(words: Sequence[str], width: int = COMMAND_WIDTH) -> str:

@@ -8,6 +8,7 @@ A result row is a plain dict with the study's identifying fields, the means of
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -50,7 +51,25 @@ def provenance(command: str, seconds: float) -> dict[str, Any]:
     return {"command": command, "commit": commit, "seconds": round(seconds),
             "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()} "
                        f"{platform.release()}",
-            "date": time.strftime("%Y-%m-%d")}
+            "date": time.strftime("%Y-%m-%d"), "numerics": numerics()}
+
+
+def numerics() -> dict[str, str]:
+    """What decides the last bits of this machine's float results: the CPU, the vector
+    instructions torch's kernels use, and the library versions. Trained numbers made on
+    another kind of CPU differ (training amplifies ulp differences), so a committed result
+    records the kind that made it."""
+    import numpy
+    import torch
+
+    cpu = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {"cpu": cpu, "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "torch": torch.__version__, "numpy": numpy.__version__}
 
 
 def read_rows(path: str | Path, fields: set[str], what: str) -> list[dict[str, Any]]:
