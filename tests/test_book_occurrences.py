@@ -3,8 +3,6 @@ hand-made inputs (no training, no real data)."""
 
 from __future__ import annotations
 
-import types
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -167,16 +165,6 @@ def test_examples_are_the_most_occurrences_all_found_and_the_fewest_found():
     assert chapter.choose_examples(queries, asserted)["all found"] == 3
     nothing = [np.zeros((0, 3))] * len(queries)
     assert chapter.choose_examples(queries, nothing) == {"fewest found": 1}   # the first
-
-
-def test_render_recording_renders_the_recipe_of_that_recording():
-    rendered = []
-    simulated = types.SimpleNamespace(
-        recipes=[types.SimpleNamespace(vid="a"), types.SimpleNamespace(vid="b")],
-        renderer=lambda: types.SimpleNamespace(render=lambda r: rendered.append(r.vid)
-                                               or np.ones(3)))
-    assert chapter.render_recording(simulated, "b").tolist() == [1, 1, 1]
-    assert rendered == ["b"]
 
 
 def test_several_examples_draw_a_spectrogram_and_a_row_per_model_for_each():

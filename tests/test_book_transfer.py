@@ -3,7 +3,7 @@ hand-made inputs (no training, no real data)."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
+from types import MethodType, SimpleNamespace
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -15,6 +15,7 @@ from amr_lib.book.transfer import MIX, QUICK, REAL
 from amr_lib.experiments.controls import top_ious
 from amr_lib.experiments.paraphrases import PARAPHRASES
 from amr_lib.lighthouse_jsonl import MomentAnnotation, MomentPrediction, write_annotations
+from amr_lib.simulation.clotho_moment import SimulatedSplit
 
 
 def annotation(qid, start, end, vid="a", duration=30.0, more=()):
@@ -50,8 +51,9 @@ def fake_live(predictions=None, from_files=()):
     """A LiveTransfer over a study with one real-sounds test split of two recordings."""
     recipes = [SimpleNamespace(vid="a", level=1.0), SimpleNamespace(vid="b", level=2.0)]
     renderer = SimpleNamespace(render=lambda recipe: np.full(4, recipe.level, np.float32))
-    simulated = SimpleNamespace(recipes=recipes, renderer=lambda: renderer,
+    simulated = SimpleNamespace(recipes=recipes, renderer=lambda: renderer, split="test",
                                 annotations=[annotation(1, 0, 5, "b")])
+    simulated.render = MethodType(SimulatedSplit.render, simulated)     # the real lookup
     study = SimpleNamespace(
         tests={(QUICK, REAL): SimpleNamespace(prepared=SimpleNamespace(simulated=simulated))},
         asked={(QUICK, REAL, "captions"): simulated.annotations},

@@ -38,6 +38,11 @@ def test_real_sounds_split_is_deterministic_and_renders(data_root, tmp_path):
     first = renderer.render(result.recipes[0])
     assert first.shape == (30 * 16_000,) and np.abs(first).max() == pytest.approx(1.0)
     assert np.array_equal(first, result.renderer().render(result.recipes[0]))
+    # a recording by its name: the same mixture
+    assert np.array_equal(result.render(result.recipes[1].vid),
+                          renderer.render(result.recipes[1]))
+    with pytest.raises(KeyError, match="no recording 'nowhere' in the test split"):
+        result.render("nowhere")
 
     folder = write_split(result, tmp_path / "sim", write_audio=True)
     back = read_split(folder)

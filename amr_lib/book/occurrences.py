@@ -22,7 +22,6 @@ from amr_lib import config
 from amr_lib.experiments.occurrences import found_windows
 from amr_lib.lighthouse_jsonl import MomentAnnotation, read_annotations
 from amr_lib.sed.scoring import SedTask
-from amr_lib.simulation.clotho_moment import SimulatedSplit
 from amr_lib.spans import temporal_iou
 from amr_lib.viz import plot_moments, plot_spectrogram
 
@@ -190,12 +189,6 @@ def choose_examples(annotations: Sequence[MomentAnnotation],
             len(annotations[i].relevant_windows), mean_best_iou(annotations[i], asserted[i])))
     examples["fewest found"] = min(multi, key=share)
     return examples
-
-
-def render_recording(simulated: SimulatedSplit, vid: str) -> np.ndarray:
-    """The ``(N,)`` mixture of recording ``vid`` of a simulated split."""
-    recipe = next(r for r in simulated.recipes if r.vid == vid)
-    return simulated.renderer().render(recipe)
 
 
 def plot_several_examples(examples: Mapping[str, int], annotations: Sequence[MomentAnnotation],

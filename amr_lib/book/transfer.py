@@ -84,9 +84,7 @@ class LiveTransfer:
 
     def render(self, annotation: MomentAnnotation) -> np.ndarray:
         """``(N,)`` float32: the real-sounds test recording ``annotation`` is about."""
-        test = self.real_test
-        recipe = next(r for r in test.recipes if r.vid == annotation.vid)
-        return test.renderer().render(recipe)
+        return self.real_test.render(annotation.vid)
 
     def benchmarks(self, folder: str | Path | None = None) -> dict[str, dict[str, Any]]:
         """:func:`describe` of every released annotation file in ``folder`` (default: the

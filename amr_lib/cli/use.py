@@ -72,7 +72,7 @@ def _retrieve(args: argparse.Namespace) -> int:
                          "moments": [_moment_json(moment, threshold) for moment in moments]}
                         for query, moments in answers]}))
     else:
-        _print_answers(args.audio, duration_s, info.profile, threshold, answers, retriever)
+        _print_answers(args.audio, duration_s, info.profile, answers, retriever)
     if args.plot is not None:
         _plot_answers(args.audio, answers, args.plot)
         if not args.json:
@@ -99,8 +99,9 @@ def _check_plot_path(out: str) -> None:
                          f"one of {', '.join('.' + kind for kind in sorted(kinds))}")
 
 
-def _print_answers(audio: str, duration_s: float, profile: str | None,
-                   threshold: float | None, answers: list, retriever) -> None:
+def _print_answers(audio: str, duration_s: float, profile: str | None, answers: list,
+                   retriever) -> None:
+    threshold = retriever.presence_threshold
     print(f"{audio}: {duration_s:.1f} s; model trained on {profile or 'unknown data'}")
     if threshold is None:
         print("this checkpoint has no presence threshold (trained without absent queries):\n"

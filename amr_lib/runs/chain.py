@@ -23,7 +23,6 @@ from typing import Any
 import torch
 from filelock import FileLock
 
-from amr_lib.config import resolve_device
 from amr_lib.features.clap import DEFAULT_MODEL
 from amr_lib.features.encoders import encoder_reference, make_feature_encoder
 from amr_lib.features.extract import extract_features
@@ -157,16 +156,12 @@ class ProfileRun:
     config: TrainingConfig
     seed: int                                # the profile's data seed (draws absent pairs)
 
-    @property
-    def device(self) -> torch.device:
-        return resolve_device(self.config.device)
-
     @cached_property
     def test_predictions(self) -> list[MomentPrediction]:
-        """The best model's ranked moments for every test query."""
-        device = self.device
-        return predict_split(self.result.model.to(device), self.tensors["test"],
-                             self.config.eval_batch_size, device, self.config.precision)
+        """The best model's ranked moments for every test query, where its weights are."""
+        return predict_split(self.result.model, self.tensors["test"],
+                             self.config.eval_batch_size, model_device(self.result.model),
+                             self.config.precision)
 
     @cached_property
     def test_metrics(self) -> dict[str, float]:
@@ -262,7 +257,7 @@ def train_profile(profile: Profile, device: str = "auto", epochs: int | None = N
 
 def export_run(run: ProfileRun, out_dir: str | Path, presence: bool = False) -> Path:
     """Write a run's best checkpoint, history, test predictions and ``metrics.json`` (its
-    :attr:`~ProfileRun.summary`, with :meth:`~ProfileRun.presence` when asked) to
+    :attr:`~ProfileRun.summary`, with :attr:`~ProfileRun.presence` when asked) to
     ``out_dir``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -21,6 +21,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from amr_lib.audio import write_wav
 from amr_lib.corpora import CorpusSpec, make_background_corpus, make_clip_corpus
 from amr_lib.lighthouse_jsonl import MomentAnnotation, read_annotations, write_annotations
@@ -62,6 +64,14 @@ class SimulatedSplit:
         rate = self.config.sample_rate
         return MixtureRenderer(make_clip_corpus(self.clip_corpus, rate),
                                make_background_corpus(self.background_corpus, rate), rate)
+
+    def render(self, vid: str) -> np.ndarray:
+        """The ``(N,)`` mixture of recording ``vid`` (``KeyError`` naming it when the split
+        has no such recording)."""
+        recipe = next((r for r in self.recipes if r.vid == vid), None)
+        if recipe is None:
+            raise KeyError(f"no recording {vid!r} in the {self.split} split")
+        return self.renderer().render(recipe)
 
 
 def simulate_split(clip_corpus: CorpusSpec, background_corpus: CorpusSpec, split: str,
