@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 from conftest import run_tiny_experiment
-
-from amr_lib.experiments.results import PROBABILITY_THRESHOLDS
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +28,10 @@ def test_reports_agree_with_their_own_curves(result):
     sed, _ = result
     for method, report in sed["methods"].items():
         curve = report["curve"]
-        assert len(curve["threshold"]) == len(curve["f1"]) == 19, method
+        assert len(curve["threshold"]) == len(curve["f1"]) > 10, method
+        assert curve["threshold"] == sorted(set(curve["threshold"]))
+        edge = report["tuned_threshold"] in (curve["threshold"][0], curve["threshold"][-1])
+        assert report["tuned_at_grid_edge"] == edge
         assert report["tuned_threshold"] in curve["threshold"]
         # the tuned test F1 is the curve's value at the tuned threshold
         at = curve["threshold"].index(report["tuned_threshold"])
@@ -41,7 +41,8 @@ def test_reports_agree_with_their_own_curves(result):
         assert 0 <= report["f1_flat_share"] <= 1
     detr = sed["methods"]["am-detr"]
     assert detr["default_threshold"] == 0.5
-    np.testing.assert_allclose(detr["curve"]["threshold"], PROBABILITY_THRESHOLDS)
+    # the grid follows AM-DETR's own validation scores, past any fixed cap such as 0.95
+    assert 0.5 in detr["curve"]["threshold"] and max(detr["curve"]["threshold"]) > 0.95
     at_half = detr["curve"]["threshold"].index(0.5)
     assert detr["default"]["f1"] == pytest.approx(detr["curve"]["f1"][at_half], abs=1e-4)
 

@@ -10,6 +10,7 @@ from amr_lib.baseline import frame_similarity
 from amr_lib.model.am_detr import AMDETR, AMDETRConfig
 from amr_lib.model.postprocess import ranked_moments
 from amr_lib.sed.detectors import (
+    QUANTILE_LEVELS,
     FrameClassifier,
     best_threshold,
     detr_moments,
@@ -18,7 +19,7 @@ from amr_lib.sed.detectors import (
     prompt_similarities,
     sliding_window_decisions,
     sliding_window_moments,
-    uniform_thresholds,
+    validation_thresholds,
 )
 from amr_lib.sed.scoring import SedEvent, SedTask, f1_curve, micro_scores
 
@@ -110,10 +111,14 @@ def test_threshold_choice_and_flatness_by_hand():
     assert f1_spread(curve) == 0.5                              # 0.8, 0.8 >= 0.72
     assert f1_spread(curve, share=0.85) == 0.75                 # 0.8, 0.8, 0.7 >= 0.68
     assert f1_spread({"threshold": curve["threshold"], "f1": np.zeros(4)}) == 0.0
-    np.testing.assert_allclose(uniform_thresholds(np.arange(101.0), 3), [5, 50, 95])
-    # -inf (no moment covers the frame) is ignored when the range is chosen
-    np.testing.assert_allclose(
-        uniform_thresholds(np.r_[np.arange(101.0), -np.inf], 3), [5, 50, 95], atol=1.1)
+    grid = validation_thresholds(np.arange(101.0), 0.5)
+    # the quantiles of the scores (2nd to 98th percentile, then the upper tail) and the default
+    np.testing.assert_allclose(grid, np.unique(np.r_[QUANTILE_LEVELS * 100, 0.5]))
+    assert grid[0] == 0.5 and grid[-1] == pytest.approx(99.9)
+    # -inf (no moment covers the frame) is ignored; scores near 1 get a grid near 1
+    near_one = validation_thresholds(np.r_[1 - np.geomspace(1e-4, 0.2, 500), -np.inf], 0.5)
+    assert np.isfinite(near_one).all() and (np.diff(near_one) > 0).all()
+    assert near_one[-1] > 0.999 and (near_one > 0.95).sum() > 10
 
 
 def test_f1_of_ranked_moments_through_the_frame_rule():

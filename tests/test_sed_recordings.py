@@ -52,13 +52,11 @@ def test_one_query_per_recording_and_present_class_with_all_its_windows(split):
         frames = task.frames(vid)
         from_windows = np.zeros(frames, dtype=bool)
         for start, end in windows:
-            first, last = covered_frames(start, end, frames)
-            from_windows[first:last + 1] = True
+            from_windows |= covered_frames(start, end, frames)
         from_events = np.zeros(frames, dtype=bool)
         for event in task.events:
             if (event.vid, event.label) == (vid, label):
-                first, last = covered_frames(event.start_s, event.end_s, frames)
-                from_events[first:last + 1] = True
+                from_events |= covered_frames(event.start_s, event.end_s, frames)
         np.testing.assert_array_equal(from_windows, from_events)
 
 

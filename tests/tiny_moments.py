@@ -1,8 +1,5 @@
-"""A tiny, learnable moment-retrieval problem and model for training tests.
-
-Each query names one of ``CLASSES`` classes (its tokens are that class's vector plus noise);
-its recording holds that class's vector in the frames of one moment and noise elsewhere.
-Run as a script (``python tiny_moments.py OUT_DIR``) it trains the tiny model into
+"""The tiny learnable moment-retrieval problem of :mod:`amr_lib.numerics` for training
+tests. Run as a script (``python tiny_moments.py OUT_DIR``) it trains the tiny model into
 ``OUT_DIR``, which is how the DDP test starts it under ``torchrun``.
 """
 
@@ -10,41 +7,10 @@ from __future__ import annotations
 
 import sys
 
-import numpy as np
-
-from amr_lib.lighthouse_jsonl import MomentAnnotation
-from amr_lib.model.am_detr import AMDETRConfig
-from amr_lib.model.data import MomentSplit
+from amr_lib.numerics import tiny_model_config, tiny_split
 from amr_lib.train import TrainingConfig, train_am_detr
 
-CLASSES = 4
-DIM = 8
-FRAMES = 16
-HOP_S = 1.0
-
-
-def tiny_split(queries: int, seed: int) -> MomentSplit:
-    """``queries`` recordings of ``FRAMES`` frames, one query and one moment each."""
-    rng = np.random.default_rng(seed)
-    prototypes = np.eye(CLASSES, DIM) * 3.0
-    frames, tokens, annotations = [], [], []
-    for index in range(queries):
-        label = int(rng.integers(CLASSES))
-        start = int(rng.integers(0, FRAMES - 4))
-        end = int(rng.integers(start + 2, FRAMES + 1))
-        audio = rng.normal(0, 1, (FRAMES, DIM)).astype(np.float32)
-        audio[start:end] += prototypes[label]
-        frames.append(audio)
-        tokens.append((prototypes[label] + rng.normal(0, 0.3, (3, DIM))).astype(np.float32))
-        annotations.append(MomentAnnotation(index, f"class {label}", FRAMES * HOP_S,
-                                            f"v{index}", np.array([[start, end]], float)))
-    return MomentSplit.from_arrays(frames, [a.vid for a in annotations], tokens, annotations,
-                                   HOP_S)
-
-
-def tiny_model_config(dropout: float = 0.1) -> AMDETRConfig:
-    return AMDETRConfig(audio_dim=DIM, text_dim=DIM, hidden_dim=16, heads=2, ffn_dim=32,
-                        num_queries=4, dropout=dropout, input_dropout=dropout)
+__all__ = ["ddp_training_config", "tiny_model_config", "tiny_split"]
 
 
 def ddp_training_config(epochs: int = 2) -> TrainingConfig:

@@ -32,7 +32,7 @@ CASTELLA_VALIDATION = Path("annotations") / "castella_val_release.jsonl"
 CUT_S = 60                                       # moment lengths and gaps shown up to this
 SED_LABELS = {"am-detr": "AM-DETR (paper's)", "am-detr-absent": "AM-DETR (absent pairs)",
               "supervised": "supervised frame classifier",
-              "sliding-window": "sliding window (SED-CLAP)"}
+              "sliding-window": "sliding window (cosine, median filter)"}
 SED_COLORS = {"am-detr": "#264653", "am-detr-absent": "#2a9d8f", "supervised": "#e76f51",
               "sliding-window": "#e9c46a"}
 SED_KEYS = {"am-detr": "detr", "am-detr-absent": "absent", "sliding-window": "sliding",

@@ -1,7 +1,9 @@
 """The ``amr`` command, one module per group of commands:
 
 - :mod:`~amr_lib.cli.data`: ``amr evaluate GT.jsonl PRED.jsonl [--json]`` (Lighthouse's
-  R1@IoU / mAP@IoU report), ``amr describe A.jsonl ...`` (what a benchmark holds),
+  R1@IoU / mAP@IoU report), ``amr evaluate-sed REF.jsonl PRED.jsonl [--threshold T]``
+  (zero-shot SED as the authors score it), ``amr fingerprint`` (this machine's numerics,
+  :mod:`amr_lib.numerics`), ``amr describe A.jsonl ...`` (what a benchmark holds),
   ``amr simulate`` (a Clotho-Moment style split) and ``amr features`` (sliding-window
   features of a simulated split, in Lighthouse's layout);
 - :mod:`~amr_lib.cli.models`: ``amr train --profile P --out DIR`` (a profile's whole chain,

@@ -1,5 +1,6 @@
-"""``amr evaluate``, ``amr describe``, ``amr simulate`` and ``amr features``: annotation
-files scored and summarised, splits simulated, features extracted."""
+"""``amr evaluate``, ``amr evaluate-sed``, ``amr fingerprint``, ``amr describe``, ``amr
+simulate`` and ``amr features``: annotation files scored (as moments, or as SED frames)
+and summarised, the machine's numerics named, splits simulated, features extracted."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from amr_lib.corpora import BACKGROUND_KINDS, CLIP_KINDS, CorpusSpec
 from amr_lib.corpora.base import SPLITS
 from amr_lib.lighthouse_jsonl import read_annotations, read_predictions
 from amr_lib.metrics import evaluate
+from amr_lib.sed.scoring import DEFAULT_THRESHOLD, evaluate_sed
 from amr_lib.simulation.algorithm import SimulationConfig
 from amr_lib.simulation.clotho_moment import read_split, simulate_split, write_split
 
@@ -27,6 +29,35 @@ def register(commands: argparse._SubParsersAction) -> None:
     evaluate_parser.add_argument("--json", action="store_true",
                                  help="print one JSON object instead of the table")
     evaluate_parser.set_defaults(handler=_evaluate)
+
+    evaluate_sed_parser = commands.add_parser(
+        "evaluate-sed", help="frame-level P/R/F1 of zero-shot SED, as the authors' script",
+        description="Score Lighthouse prediction JSONL as sound event detection: the query "
+                    "of each reference line is its label; frame t (t = 0, 1, ... s, "
+                    "ceil(duration) frames) is active where a window [start, end] holds "
+                    "start <= t <= end (for predictions, a window scored above the "
+                    "threshold); micro precision, recall and F1 over every (label, frame) "
+                    "cell, in percent, as zero-shot_sed_eval/evaluate.py of the authors' "
+                    "Lighthouse wrapper computes them.")
+    evaluate_sed_parser.add_argument("annotations", help="reference JSONL (relevant_windows)")
+    evaluate_sed_parser.add_argument("predictions",
+                                     help="prediction JSONL (pred_relevant_windows)")
+    evaluate_sed_parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
+                                     help="a moment counts above this score "
+                                          "(default %(default)s)")
+    evaluate_sed_parser.add_argument("--json", action="store_true",
+                                     help='print {"precision", "recall", "f1"} as JSON')
+    evaluate_sed_parser.set_defaults(handler=_evaluate_sed)
+
+    fingerprint = commands.add_parser(
+        "fingerprint", help="the numerics fingerprint of this machine and code",
+        description="Print the fingerprint of the numbers this machine computes with this "
+                    "code (amr_lib.numerics): caches and committed results are keyed on it, "
+                    "and a chapter's live run repeats a committed seed exactly only under "
+                    "the same fingerprint.")
+    fingerprint.add_argument("--json", action="store_true",
+                             help="print the fingerprint and the machine as JSON")
+    fingerprint.set_defaults(handler=_fingerprint)
 
     describe = commands.add_parser(
         "describe", help="recordings, queries and moments of annotation files",
@@ -94,6 +125,30 @@ def register(commands: argparse._SubParsersAction) -> None:
 def _evaluate(args: argparse.Namespace) -> int:
     report = evaluate(read_annotations(args.annotations), read_predictions(args.predictions))
     print(json.dumps(report) if args.json else format_report(report))
+    return 0
+
+
+def _evaluate_sed(args: argparse.Namespace) -> int:
+    report = evaluate_sed(read_annotations(args.annotations),
+                          read_predictions(args.predictions), args.threshold)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print("precision  recall      F1")
+        print(f"{report['precision']:9.2f} {report['recall']:7.2f} {report['f1']:7.2f}")
+    return 0
+
+
+def _fingerprint(args: argparse.Namespace) -> int:
+    from amr_lib.numerics import describe  # trains a tiny model: only when asked
+
+    machine = describe()
+    if args.json:
+        print(json.dumps(machine))
+    else:
+        print(machine["fingerprint"])
+        print(", ".join(f"{key} {value}" for key, value in machine.items()
+                        if key != "fingerprint"))
     return 0
 
 

@@ -14,7 +14,8 @@ Three studies on a profile's test split, each a list of points (one method, one 
 AM-DETR points run over ``seeds`` training seeds; the baseline is deterministic (one run).
 Every seed's report is written to ``OUT/points/`` as soon as it exists, so an interrupted
 grid continues where it stopped, and the runs behind it come from the cache (a point that
-equals a Table I run, e.g. the 1 s window, is that run).
+equals a Table I run, e.g. the 1 s window, is that run). Each row keeps its seeds' metrics
+and per-query values (``per_seed``) for live checks and the evidence rule.
 """
 
 from __future__ import annotations
@@ -26,10 +27,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from amr_lib.experiments.results import read_rows, write_json
+from amr_lib.experiments.evidence import per_query
+from amr_lib.experiments.results import METRICS, read_rows, seed_entry, write_json
 from amr_lib.experiments.table1 import encoders_for, run_baseline, summary_row
 from amr_lib.profiles import Profile
-from amr_lib.runs.chain import train_profile, with_encoder, with_train_scale, with_window
+from amr_lib.runs.chain import (
+    simulated,
+    train_profile,
+    with_encoder,
+    with_train_scale,
+    with_window,
+)
 
 STUDIES = ("window", "data", "features")
 WINDOWS_S = (1.0, 4.0, 7.0)
@@ -87,19 +95,24 @@ def points(study: str, grid: AblationGrid, base: Profile) -> list[Point]:
 def point_report(point: Point, base: Profile, seed: int, out_dir: Path,
                  clap_model: str | None = None, device: str = "auto",
                  epochs: int | None = None, progress: bool = False) -> dict[str, Any]:
-    """``{"report": metrics, "seconds": s}`` of ``point`` for training seed ``seed``, read
-    from ``out_dir/points/`` or computed and written there."""
+    """``{"report": metrics, "queries": per-query values, "seconds": s}`` of ``point`` for
+    training seed ``seed``, read from ``out_dir/points/`` or computed and written there."""
     path = out_dir / POINTS / f"{point.name}_seed{seed}.json"
     if path.exists():
         return json.loads(path.read_text(encoding="utf-8"))
     started = time.perf_counter()
     profile = point.profile(base)
     if point.method == "baseline":
-        report = run_baseline(profile, clap_model).metrics
+        baseline = run_baseline(profile, clap_model)
+        report, predictions = baseline.metrics, baseline.predictions
     else:
-        report = train_profile(profile, device, epochs, progress, seed=seed,
-                               clap_model=clap_model).test_metrics
-    result = {"report": report, "seconds": round(time.perf_counter() - started, 1)}
+        run = train_profile(profile, device, epochs, progress, seed=seed,
+                            clap_model=clap_model)
+        report, predictions = run.test_metrics, run.test_predictions
+    queries = per_query(simulated(profile, "test").annotations, predictions, METRICS)
+    result = {"report": report,
+              "queries": {k: [round(float(v), 2) for v in q] for k, q in queries.items()},
+              "seconds": round(time.perf_counter() - started, 1)}
     write_json(path, result)
     return result
 
@@ -124,7 +137,12 @@ def run_ablations(profile: Profile, seeds: int = 3, out_dir: str | Path = "ablat
                                     progress)
                        for seed in range(profile.seed, profile.seed + runs)]
             row = summary_row(point.method, point.features, profile,
-                              [result["report"] for result in results])
+                              [result["report"] for result in results], per_seed=[
+                                  seed_entry(None if point.method == "baseline" else seed,
+                                             result["report"], result.get("queries"))
+                                  for seed, result in zip(range(profile.seed,
+                                                                profile.seed + runs),
+                                                          results, strict=True)])
             rows.append({"study": study, "value": point.value, **row,
                          "seconds": round(sum(result["seconds"] for result in results))})
     write_json(out / ABLATIONS, rows)

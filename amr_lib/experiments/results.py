@@ -8,18 +8,19 @@ A result row is a plain dict with the study's identifying fields, the means of
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import platform
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from amr_lib.numerics import describe, fingerprint
 from amr_lib.storage.atomic import atomic_write
 
 METRICS = ("R1@0.5", "R1@0.7", "mAP@0.5", "mAP@0.75", "mAP")
@@ -42,7 +43,8 @@ def write_json(path: Path, value: Any) -> None:
 
 
 def provenance(command: str, seconds: float) -> dict[str, Any]:
-    """What made a committed result: the command, the git commit, the machine, the time."""
+    """What made a committed result: the command, the git commit, the machine, the time and
+    the numerics fingerprint (:func:`amr_lib.numerics.describe`)."""
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
                                 check=True).stdout.strip()
@@ -51,25 +53,7 @@ def provenance(command: str, seconds: float) -> dict[str, Any]:
     return {"command": command, "commit": commit, "seconds": round(seconds),
             "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()} "
                        f"{platform.release()}",
-            "date": time.strftime("%Y-%m-%d"), "numerics": numerics()}
-
-
-def numerics() -> dict[str, str]:
-    """What decides the last bits of this machine's float results: the CPU, the vector
-    instructions torch's kernels use, and the library versions. Trained numbers made on
-    another kind of CPU differ (training amplifies ulp differences), so a committed result
-    records the kind that made it."""
-    import numpy
-    import torch
-
-    cpu = "unknown"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return {"cpu": cpu, "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
-            "torch": torch.__version__, "numpy": numpy.__version__}
+            "date": time.strftime("%Y-%m-%d"), "numerics": describe()}
 
 
 def read_rows(path: str | Path, fields: set[str], what: str) -> list[dict[str, Any]]:
@@ -98,3 +82,112 @@ def within_spread(live: dict[str, float], row: dict[str, Any], sigmas: float = 2
     ``slack`` points, for arithmetic that differs between machines) of the row's mean?"""
     return {key: abs(live[key] - row[key]) <= sigmas * row[f"{key}_std"] + slack
             for key in METRICS}
+
+
+LIVE_TOLERANCE = 0.05     # points: a CPU run repeats to the bit; this covers 2-decimal rounding
+
+
+@dataclass(frozen=True)
+class LiveCheck:
+    """A chapter's live run of one committed seed against that seed's committed values.
+
+    A live run repeats a committed one exactly only where the numbers are made the same
+    way: the same :func:`amr_lib.numerics.fingerprint`. Then every metric must lie within
+    :data:`LIVE_TOLERANCE` (:meth:`require` raises otherwise: the committed file is stale
+    or the code changed a number). Under another fingerprint (another kind of CPU, or a
+    file from before fingerprints were recorded) no tolerance would be a check (training
+    amplifies last-bit differences into seed-sized ones), so the check says so instead.
+    """
+
+    what: str
+    live: dict[str, float]
+    committed: dict[str, float]
+    committed_numerics: str | None
+    live_numerics: str
+
+    @property
+    def comparable(self) -> bool:
+        return self.committed_numerics == self.live_numerics
+
+    @property
+    def gaps(self) -> dict[str, float]:
+        return {key: round(abs(self.live[key] - self.committed[key]), 4)
+                for key in self.committed}
+
+    @property
+    def passed(self) -> bool:
+        return self.comparable and max(self.gaps.values(), default=0.0) <= LIVE_TOLERANCE
+
+    def require(self) -> LiveCheck:
+        """``self`` when it passed or cannot compare; ``AssertionError`` naming the
+        metrics that moved when it could compare and did not repeat."""
+        if self.comparable and not self.passed:
+            moved = {k: (self.live[k], self.committed[k]) for k, gap in self.gaps.items()
+                     if gap > LIVE_TOLERANCE}
+            raise AssertionError(f"{self.what}: the live run does not repeat the committed "
+                                 f"one under the same numerics {self.live_numerics} "
+                                 f"(live, committed): {moved}")
+        return self
+
+    def sentence(self) -> str:
+        """One line for the page: what was compared and what it showed."""
+        if self.passed:
+            return (f"{self.what}: the live run repeats the committed one "
+                    f"(every metric within {LIVE_TOLERANCE} points; numerics "
+                    f"{self.live_numerics}).")
+        made = (f"numerics {self.committed_numerics}" if self.committed_numerics
+                else "before numerics fingerprints were recorded")
+        largest = max(self.gaps.values(), default=0.0)
+        return (f"{self.what}: committed {made}, this machine computes numerics "
+                f"{self.live_numerics}, so the live run cannot repeat it bit for bit "
+                f"(largest gap {largest:.2f} points; regenerate with the command below "
+                f"on this machine for an exact check).")
+
+
+def committed_numerics(provenance: Mapping[str, Any]) -> str | None:
+    """The fingerprint a committed result was made under (``None`` before they were
+    recorded)."""
+    numerics = provenance.get("numerics") or {}
+    return numerics.get("fingerprint")
+
+
+def seed_values(row: Mapping[str, Any], seed: int | None, metrics: Sequence[str] = METRICS
+                ) -> dict[str, float]:
+    """The committed values of ``seed`` in a result row: its ``per_seed`` entry, or the
+    row itself for a deterministic method (``seed`` ``None``) or a row of that one seed.
+    ``KeyError`` when the row does not hold that seed's values."""
+    for entry in row.get("per_seed", ()):
+        if entry["seed"] == seed:
+            return {key: entry[key] for key in metrics}
+    if seed is None or row.get("seeds") == [seed] or row.get("seed") == seed:
+        return {key: row[key] for key in metrics}
+    raise KeyError(f"the committed row holds no values of seed {seed} (rows written since "
+                   "per-seed values were recorded hold them under 'per_seed')")
+
+
+def live_check(what: str, live: Mapping[str, float], row: Mapping[str, Any],
+               provenance: Mapping[str, Any], seed: int | None,
+               metrics: Sequence[str] = METRICS) -> LiveCheck:
+    """:class:`LiveCheck` of ``live`` against seed ``seed`` of ``row`` (a committed
+    result with its ``provenance``). Under different numerics the row's mean stands in
+    for a seed it does not hold, as information only."""
+    made = committed_numerics(provenance)
+    here = fingerprint()
+    try:
+        committed = seed_values(row, seed, metrics)
+    except KeyError:
+        if made == here:
+            raise
+        committed = {key: row[key] for key in metrics}
+    return LiveCheck(what, {key: float(live[key]) for key in metrics}, committed, made, here)
+
+
+def seed_entry(seed: int | None, report: Mapping[str, float],
+               queries: Mapping[str, Sequence[float]] | None = None) -> dict[str, Any]:
+    """One ``per_seed`` entry of a result row: the seed (``None``: deterministic), its
+    metrics, and its per-query values (percent, 2 decimals) for the evidence rule."""
+    entry: dict[str, Any] = {"seed": seed, **{k: report[k] for k in METRICS if k in report}}
+    if queries is not None:
+        entry["queries"] = {metric: [round(float(v), 2) for v in values]
+                            for metric, values in queries.items()}
+    return entry

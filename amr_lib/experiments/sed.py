@@ -10,14 +10,16 @@ rule of :mod:`amr_lib.sed.scoring`:
   (:data:`~amr_lib.presence.ABSENT_SHARE` of each batch), so its score also says whether
   the sound is there;
 - ``sliding-window``: the prompt's cosine curve with the retrieval baseline's median filter
-  (the paper's SED-CLAP), zero-shot too;
+  (the idea of the paper's SED-CLAP, on the profile's own features), zero-shot too;
 - ``supervised``: :class:`~amr_lib.sed.detectors.FrameClassifier` trained on the SED training
   split's frame labels, the reference the zero-shot F1 is a share of.
 
-Each detector is swept over thresholds on validation and test: its F1 at the default
-threshold (0.5 for the two probability-like scores; the retrieval baseline's tuned
-threshold for the sliding window), at the threshold tuned on validation, the whole
-F1-against-threshold curve, and how flat that curve is (:func:`~amr_lib.sed.detectors.f1_spread`).
+Each detector is swept over its own grid (:func:`~amr_lib.sed.detectors.validation_thresholds`:
+quantiles of its validation scores, plus its default) on validation and test: its F1 at the
+default threshold (0.5 for the probability-like scores; the retrieval baseline's tuned
+threshold for the sliding window), at the threshold tuned on validation (and whether that
+sits at the grid's edge), the whole F1-against-threshold curve, and how flat that curve is
+(:func:`~amr_lib.sed.detectors.f1_spread`).
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ from typing import Any
 import numpy as np
 
 from amr_lib.config import resolve_device
-from amr_lib.experiments.results import PROBABILITY_THRESHOLDS
 from amr_lib.experiments.table1 import run_baseline
 from amr_lib.features.extract import FeatureEncoder, extract_features
 from amr_lib.presence import ABSENT_SHARE
@@ -42,7 +43,7 @@ from amr_lib.sed.detectors import (
     f1_spread,
     prompt_similarities,
     sliding_window_decisions,
-    uniform_thresholds,
+    validation_thresholds,
 )
 from amr_lib.sed.recordings import SedSetConfig, SedSplit, simulate_sed_split
 from amr_lib.sed.scoring import (
@@ -155,16 +156,17 @@ def run_sed(profile: Profile, device: str = "auto", seed: int | None = None,
 
     (valid, similarities), (test, _) = detectors(data["valid"]), detectors(data["test"])
     references = {name: data[name].split.task.reference() for name in ("valid", "test")}
-    thresholds = {**dict.fromkeys((*models, "supervised"), PROBABILITY_THRESHOLDS),
-                  "sliding-window": uniform_thresholds(similarities)}
     defaults = {**dict.fromkeys((*models, "supervised"), DEFAULT_THRESHOLD),
                 "sliding-window": float(baseline.threshold)}
     methods = {}
-    for method, grid in thresholds.items():
+    for method, default in defaults.items():
+        scores = valid[method] if method != "sliding-window" else similarities
+        grid = validation_thresholds(scores, default)
         tuned = best_threshold(_curve(references["valid"], valid[method], grid))
         methods[method] = _report(references["test"], test[method],
                                   _curve(references["test"], test[method], grid),
-                                  defaults[method], tuned)
+                                  default, tuned)
+        methods[method]["tuned_at_grid_edge"] = tuned in (grid.min(), grid.max())
     supervised_f1 = methods["supervised"]["tuned"]["f1"]
     task = data["test"].split.task
     return {

@@ -16,7 +16,8 @@ recording with several events. Every stage comes from the cache when it exists.
 
 Rows are plain dicts: ``method``, ``features``, ``split``, ``profile``, ``n_seeds``, the
 means of :data:`METRICS` (percent) and ``<metric>_std`` (sample standard deviation over
-seeds, 0 for one run).
+seeds, 0 for one run), and ``per_seed``: each seed's metrics and per-query values, which
+a chapter's live check and the evidence rule (:mod:`amr_lib.experiments.evidence`) read.
 """
 
 from __future__ import annotations
@@ -38,7 +39,14 @@ from amr_lib.baseline import (
 )
 from amr_lib.config import resolve_device
 from amr_lib.experiments.controls import best_constant_moment, discrimination, swap_queries
-from amr_lib.experiments.results import METRICS, mean_and_spread, read_rows, write_json
+from amr_lib.experiments.evidence import per_query
+from amr_lib.experiments.results import (
+    METRICS,
+    mean_and_spread,
+    read_rows,
+    seed_entry,
+    write_json,
+)
 from amr_lib.features.encoders import encoder_file_reference
 from amr_lib.lighthouse_jsonl import MomentPrediction
 from amr_lib.metrics import evaluate
@@ -110,15 +118,19 @@ def query_blind_predictions(run: ProfileRun, device: str = "auto") -> list[Momen
 
 
 def summary_row(method: str, features: str, profile: Profile,
-                reports: Sequence[dict[str, float]], split: str = "test") -> dict[str, Any]:
+                reports: Sequence[dict[str, float]], split: str = "test",
+                per_seed: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     """One table row: means and sample standard deviations of ``reports`` (one per seed)
-    for every key of :data:`METRICS` (and :data:`DISCRIMINATION` where present)."""
+    for every key of :data:`METRICS` (and :data:`DISCRIMINATION` where present), and
+    ``per_seed`` entries (:func:`~amr_lib.experiments.results.seed_entry`) when given."""
     row: dict[str, Any] = {"method": method, "features": features, "split": split,
                            "profile": profile.name, "n_seeds": len(reports)}
     for key in METRICS + DISCRIMINATION:
         if key not in reports[0]:
             continue
         row[key], row[f"{key}_std"] = mean_and_spread([report[key] for report in reports])
+    if per_seed:
+        row["per_seed"] = list(per_seed)
     return row
 
 
@@ -150,24 +162,36 @@ def run_table1(profile: Profile, seeds: int = 3, out_dir: str | Path | None = No
             baseline = run_baseline(with_encoder(profile, name), clap_model, out)
             report = _with_discrimination(baseline.metrics, annotations,
                                           baseline.predictions)
-            rows.append(summary_row("baseline", name, profile, [report]))
-        reports, blind = [], []
+            rows.append(summary_row("baseline", name, profile, [report], per_seed=[
+                seed_entry(None, report, per_query(annotations, baseline.predictions,
+                                                   METRICS))]))
+        reports, blind, entries, blind_entries = [], [], [], []
         for seed in range(profile.seed, profile.seed + seeds):
             run = train_profile(with_encoder(profile, name), device, epochs, progress,
                                 seed=seed, clap_model=clap_model)
             reports.append(_with_discrimination(run.test_metrics, annotations,
                                                 run.test_predictions))
+            entries.append(seed_entry(seed, reports[-1], per_query(
+                annotations, run.test_predictions, METRICS)))
             if name == "contrastive":
-                blind.append(evaluate(annotations, query_blind_predictions(run, device)))
+                swapped = query_blind_predictions(run, device)
+                blind.append(evaluate(annotations, swapped))
+                blind_entries.append(seed_entry(seed, blind[-1], per_query(
+                    annotations, swapped, METRICS)))
             if out is not None:
                 export_run(run, out / "checkpoints" / f"am-detr_{name}_seed{seed}")
-        rows.append(summary_row("am-detr", name, profile, reports))
+        rows.append(summary_row("am-detr", name, profile, reports, per_seed=entries))
         if name == "contrastive":
-            rows.append(summary_row("am-detr, query-blind", name, profile, blind))
+            rows.append(summary_row("am-detr, query-blind", name, profile, blind,
+                                    per_seed=blind_entries))
     constant = best_constant_moment(simulated(profile, "train").annotations,
                                     window_config(profile).hop_s)
+    constant_predictions = constant.predictions(annotations)
+    constant_report = evaluate(annotations, constant_predictions)
     rows.append(summary_row("constant moment, audio-blind", "none", profile,
-                            [evaluate(annotations, constant.predictions(annotations))]))
+                            [constant_report], per_seed=[seed_entry(
+                                None, constant_report,
+                                per_query(annotations, constant_predictions, METRICS))]))
     if out is not None:
         write_json(out / TABLE, rows)
     return rows

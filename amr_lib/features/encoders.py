@@ -27,6 +27,7 @@ from amr_lib.features.contrastive import (
     untrained_model,
 )
 from amr_lib.features.contrastive_training import TrainConfig, train_contrastive
+from amr_lib.features.numerics import feature_numerics
 from amr_lib.features.text import TextEncoder
 from amr_lib.features.windows import WindowConfig
 from amr_lib.storage.cache import ArtifactCache
@@ -67,7 +68,8 @@ def trained_contrastive_model(clip_corpus: CorpusSpec, sample_rate: int,
     cache = cache or ArtifactCache()
     corpus = make_clip_corpus(clip_corpus, sample_rate)
     material = {"corpus": corpus.fingerprint(), "train": repr(config), "seed": seed,
-                "text_weights": text_encoder.weights_fingerprint()}
+                "text_weights": text_encoder.weights_fingerprint(),
+                "numerics": feature_numerics()}
     history: list[dict] = []
 
     def build() -> ContrastiveModel:

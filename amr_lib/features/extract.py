@@ -13,6 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
+from amr_lib.features.numerics import feature_numerics
 from amr_lib.features.store import FeatureStore
 from amr_lib.features.windows import WindowConfig
 from amr_lib.progress import progress_bar
@@ -57,6 +58,7 @@ def _store(split: SimulatedSplit, renderer: MixtureRenderer, encoder: FeatureEnc
         "weights": encoder.fingerprint(),
         "window_s": window.window_s,
         "hop_s": window.hop_s,
+        "numerics": feature_numerics(),
     }
     return FeatureStore(root, encoder.name, material)
 

@@ -30,8 +30,9 @@ from amr_lib.features.store import FeatureStore
 from amr_lib.features.windows import WindowConfig
 from amr_lib.lighthouse_jsonl import MomentPrediction, write_predictions
 from amr_lib.metrics import evaluate
-from amr_lib.model.am_detr import ARCHITECTURE_VERSION, AMDETRConfig
+from amr_lib.model.am_detr import AMDETRConfig
 from amr_lib.model.data import MomentSplit
+from amr_lib.numerics import fingerprint
 from amr_lib.presence import (
     presence_auroc,
     presence_pairs,
@@ -51,8 +52,6 @@ from amr_lib.train import (
     predict_split,
     train_am_detr,
 )
-
-RUN_VERSION = 1
 
 
 @dataclass
@@ -228,8 +227,8 @@ def train_profile(profile: Profile, device: str = "auto", epochs: int | None = N
     config = training_config(profile, device, epochs, seed, absent_share)
     detr = model_config(profile).with_inputs(tensors["train"].audio_dim,
                                              tensors["train"].text_dim)
-    material = {"version": RUN_VERSION, "architecture": ARCHITECTURE_VERSION,
-                "model": detr.to_json(),
+    # the numbers this machine computes, not a version constant: see amr_lib.numerics
+    material = {"numerics": fingerprint(), "model": detr.to_json(),
                 "training": {**config.to_json(), "device": None},   # any device, same run
                 "features": {name: prepared.store.name for name, prepared in splits.items()}}
     if profile.retrieval.train_scale != 1:       # absent at 1: earlier runs keep their key

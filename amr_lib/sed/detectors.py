@@ -7,7 +7,8 @@ not. Three detectors answer it, each as an ``(N, C)`` matrix of frame scores tha
 - AM-DETR, zero-shot (:func:`detr_moments`): the class prompt is the query; its ranked
   moments become frame scores by the frame rule
   (:meth:`~amr_lib.sed.scoring.SedTask.moment_scores`);
-- the sliding window (the paper's SED-CLAP): the cosine between each frame and the prompt
+- the sliding window (the idea of the paper's SED-CLAP, CLAP and a sliding window, on any
+  joint-space features): the cosine between each frame and the prompt
   (:func:`prompt_similarities`), thresholded and median-filtered as the baseline does
   (:func:`~amr_lib.baseline.active_frames`), each run of marks a moment scored by its mean
   similarity (:func:`sliding_window_moments`); unlike the retrieval baseline it has no
@@ -26,7 +27,7 @@ import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
 
-from amr_lib.baseline import active_frames, frame_similarity, marked_runs, quantile_grid
+from amr_lib.baseline import active_frames, frame_similarity, marked_runs
 from amr_lib.model.am_detr import AMDETR
 from amr_lib.model.data import pad_arrays
 from amr_lib.model.postprocess import ranked_moments
@@ -159,8 +160,17 @@ def f1_spread(curve: Mapping[str, np.ndarray], share: float = 0.9) -> float:
     return float(np.mean(curve["f1"] >= share * best)) if best > 0 else 0.0
 
 
-def uniform_thresholds(values: Sequence[float] | np.ndarray, count: int = 19) -> np.ndarray:
-    """``count`` thresholds evenly spaced between the 5th and 95th percentiles of
-    ``values`` (the scores a detector produced), so each detector is swept over its own
-    range."""
-    return quantile_grid(values, (0.05, 0.95), count)
+# quantile levels of a detector's validation scores that its threshold grid visits: dense
+# in the bulk, and far into the upper tail, where AM-DETR's near-1 scores sit
+QUANTILE_LEVELS = np.concatenate([np.linspace(0.02, 0.98, 25), [0.99, 0.995, 0.999]])
+
+
+def validation_thresholds(scores: Sequence[float] | np.ndarray, default: float
+                          ) -> np.ndarray:
+    """A detector's threshold grid: the :data:`QUANTILE_LEVELS` quantiles of its finite
+    validation ``scores`` and its ``default`` threshold, sorted and distinct. The grid
+    follows the detector's own scores, so no fixed cap decides where tuning can go."""
+    finite = np.asarray(scores, dtype=np.float64).ravel()
+    finite = finite[np.isfinite(finite)]
+    grid = np.quantile(finite, QUANTILE_LEVELS) if len(finite) else np.empty(0)
+    return np.unique(np.append(grid, default))

@@ -1,25 +1,26 @@
-"""Zero-shot sound event detection (SED) from moments, scored as the paper's script does.
+"""Zero-shot sound event detection (SED) from moments, scored as the authors' script does.
 
 An AMR model becomes a sound event detector when each class name, put in a prompt
 ("the sound of a dog barking"), is a query: its moments above a score threshold say where
-the class is active. The paper scores this like SED:
+the class is active. The paper scores this with frame-level metrics but does not state a
+frame rule; the authors' released evaluation (``zero-shot_sed_eval/evaluate.py`` in
+h-munakata/Lighthouse-Wrapper-for-Audio-Moment-Retrieval) uses this one, and so does
+every detector here (:mod:`amr_lib.sed.detectors`):
 
-- time is cut into frames of ``frame_s = 1`` s, ``F = ceil(duration / frame_s)`` per
-  recording;
-- a moment ``[start, end]`` covers frames ``int(start / frame_s)`` to
-  ``int(end / frame_s)``, **both ends inclusive** (so a moment ending exactly on a frame
-  boundary also covers the frame that starts there), cut to the recording; the reference
-  events are turned into frames by the same rule;
-- a frame is active for a class where a predicted moment with score **above** the
-  threshold covers it;
-- precision, recall and F1 are micro-averaged over every (frame, class) cell of every
-  recording (scikit-learn's ``average="micro"`` on the multilabel frame matrix).
+- frame ``t`` stands for the instant ``t * frame_s`` (``frame_s = 1`` s, so ``t = 0, 1, ...``
+  seconds), ``F = ceil(duration / frame_s)`` frames per recording;
+- a window ``[start, end]`` makes frame ``t`` active when ``start <= t * frame_s <= end``
+  (both ends included; a window from 12.3 s to 17.0 s covers frames 13 to 17, and one
+  past the end of the recording is cut there), for the reference events and for the
+  predicted moments alike;
+- a predicted moment counts where its score is strictly **above** the threshold;
+- labels are the distinct queries (one prompt per class); precision, recall and F1 are
+  micro-averaged over every (label, frame) cell of every recording.
 
-Every detector (:mod:`amr_lib.sed.detectors`) answers in moments or frame scores that go
-through this one rule.
-
-A recording's frame matrix is ``(F, C)`` over the task's classes; a task stacks its
-recordings' matrices in ``vid`` order into one ``(N, C)`` matrix, ``N`` the total frames.
+:func:`evaluate_sed` applies this to Lighthouse JSONL files (``amr evaluate-sed``);
+:class:`SedTask` to the book's simulated SED recordings, where a recording's frame matrix
+is ``(F, C)`` over the task's classes and a task stacks its recordings' matrices in ``vid``
+order into one ``(N, C)`` matrix, ``N`` the total frames.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.metrics import precision_recall_fscore_support
+
+from amr_lib.lighthouse_jsonl import MomentAnnotation, MomentPrediction
 
 FRAME_S = 1.0
 DEFAULT_THRESHOLD = 0.5
@@ -81,10 +84,10 @@ class SedTask:
         offsets = self._offsets()
         matrix = np.zeros((offsets[-1], len(self.labels)), dtype=bool)
         for event in self.events:
-            first, last = covered_frames(event.start_s, event.end_s, self.frames(event.vid),
-                                         self.frame_s)
             start = offsets[self.vids.index(event.vid)]
-            matrix[start + first:start + last + 1, column[event.label]] = True
+            covered = covered_frames(event.start_s, event.end_s, self.frames(event.vid),
+                                     self.frame_s)
+            matrix[start:start + len(covered), column[event.label]] |= covered
         return matrix
 
     def moment_scores(self, moments: Mapping[tuple[str, str], np.ndarray]) -> np.ndarray:
@@ -106,14 +109,16 @@ class SedTask:
 
 
 def frame_count(duration_s: float, frame_s: float = FRAME_S) -> int:
-    return max(1, math.ceil(duration_s / frame_s - 1e-9))
+    """``ceil(duration / frame_s)``: the frames of a recording."""
+    return math.ceil(duration_s / frame_s)
 
 
 def covered_frames(start_s: float, end_s: float, frames: int, frame_s: float = FRAME_S
-                   ) -> tuple[int, int]:
-    """First and last frame (inclusive) a moment covers, cut to ``[0, frames - 1]``."""
-    first = min(int(start_s / frame_s), frames - 1)
-    return first, max(first, min(int(end_s / frame_s), frames - 1))
+                   ) -> np.ndarray:
+    """``(frames,)`` bool: the frames whose instant ``t * frame_s`` lies in ``[start_s,
+    end_s]`` (both ends included; nothing beyond the recording)."""
+    instants = np.arange(frames) * frame_s
+    return (instants >= start_s) & (instants <= end_s)
 
 
 def frame_scores(moments: np.ndarray, frames: int, frame_s: float = FRAME_S) -> np.ndarray:
@@ -121,8 +126,8 @@ def frame_scores(moments: np.ndarray, frames: int, frame_s: float = FRAME_S) -> 
     none). A frame is then active at threshold ``t`` where this exceeds ``t``."""
     scores = np.full(frames, -np.inf)
     for start, end, score in np.asarray(moments, dtype=np.float64).reshape(-1, 3):
-        first, last = covered_frames(start, end, frames, frame_s)
-        np.maximum(scores[first:last + 1], score, out=scores[first:last + 1])
+        covered = covered_frames(start, end, frames, frame_s)
+        scores[covered] = np.maximum(scores[covered], score)
     return scores
 
 
@@ -157,3 +162,52 @@ def f1_curve(reference: np.ndarray, scores: np.ndarray, thresholds: Sequence[flo
     both = precision + recall
     f1 = np.divide(2 * precision * recall, both, out=np.zeros_like(both), where=both > 0)
     return {"threshold": thresholds, "precision": precision, "recall": recall, "f1": f1}
+
+
+def evaluate_sed(annotations: Sequence[MomentAnnotation],
+                 predictions: Sequence[MomentPrediction],
+                 threshold: float = DEFAULT_THRESHOLD) -> dict[str, float]:
+    """Micro precision, recall and F1 (percent, unrounded) of ``predictions`` against the
+    reference ``annotations`` (Lighthouse lines; the query is the label), as the authors'
+    script computes them (see the module docstring). ``ValueError`` naming the line when a
+    recording has two durations, a prediction names a recording or a label the reference
+    lacks, or a reference recording has no prediction line (the script fails there too)."""
+    labels = list(dict.fromkeys(a.query for a in annotations))
+    row = {label: index for index, label in enumerate(labels)}
+    reference: dict[str, np.ndarray] = {}
+    durations: dict[str, float] = {}
+    for a in annotations:
+        if durations.setdefault(a.vid, a.duration) != a.duration:
+            raise ValueError(f"reference qid {a.qid}: recording {a.vid!r} has duration "
+                             f"{a.duration}, an earlier line gives {durations[a.vid]}")
+        frames = frame_count(a.duration)
+        matrix = reference.setdefault(a.vid, np.zeros((len(labels), frames), dtype=bool))
+        for start, end in np.asarray(a.relevant_windows, dtype=np.float64).reshape(-1, 2):
+            matrix[row[a.query]] |= covered_frames(start, end, frames)
+    predicted = {vid: np.zeros_like(matrix) for vid, matrix in reference.items()}
+    answered = set()
+    for p in predictions:
+        if p.vid not in reference:
+            raise ValueError(f"prediction qid {p.qid}: recording {p.vid!r} is not in the "
+                             "reference")
+        if p.query not in row:
+            raise ValueError(f"prediction qid {p.qid}: label {p.query!r} is not a query of "
+                             "the reference")
+        answered.add(p.vid)
+        matrix = predicted[p.vid]
+        for start, end, score in np.asarray(p.pred_relevant_windows,
+                                            dtype=np.float64).reshape(-1, 3):
+            if score > threshold:
+                matrix[row[p.query]] |= covered_frames(start, end, matrix.shape[1])
+    missing = sorted(set(reference) - answered)
+    if missing:
+        raise ValueError(f"{len(missing)} reference recording(s) have no prediction line, "
+                         f"e.g. {missing[:3]}")
+    # the script's layout: labels x frames of every recording side by side, micro-averaged
+    # by scikit-learn over that indicator matrix
+    order = list(reference)
+    precision, recall, f1, _ = precision_recall_fscore_support(
+        np.hstack([reference[v] for v in order]), np.hstack([predicted[v] for v in order]),
+        average="micro", zero_division=0)
+    return {"precision": float(precision) * 100, "recall": float(recall) * 100,
+            "f1": float(f1) * 100}
