@@ -43,6 +43,7 @@ class RetrievalSetup:
     batch_size: int = 32
     lr: float = 1e-4
     train_scale: float = 1.0
+    patience: int | None = None           # early stop (epochs without a better valid mAP)
 
     def __post_init__(self) -> None:
         scale = self.train_scale

@@ -62,6 +62,9 @@ class TrainingConfig:
     absent_share: float = 0.0             # share of each batch paired with an absent text
     eval_batch_size: int = 256
     loss: LossConfig = field(default_factory=LossConfig)
+    # stop when validation average mAP has not improved for this many epochs (None: run
+    # every epoch); ``epochs`` is then the cap
+    patience: int | None = None
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.eval_batch_size < 1:
@@ -70,11 +73,16 @@ class TrainingConfig:
             raise ValueError(f"precision must be auto, bf16 or fp32, got {self.precision!r}")
         if not 0 <= self.absent_share < 1:
             raise ValueError(f"absent_share must be in [0, 1), got {self.absent_share}")
+        if self.patience is not None and self.patience < 1:
+            raise ValueError(f"patience must be a positive number of epochs, got "
+                             f"{self.patience}")
 
     def to_json(self) -> dict[str, Any]:
         values = asdict(self)
         if not self.absent_share:    # absent at 0: runs made before the option keep their key
             del values["absent_share"]
+        if self.patience is None:    # absent when unused, for the same reason
+            del values["patience"]
         return values
 
     @classmethod
@@ -118,7 +126,9 @@ def train_am_detr(model_config: AMDETRConfig, train: MomentSplit, valid: MomentS
     ``model_config``'s input widths are set from the data. ``extra`` is stored in every
     checkpoint (e.g. the feature encoder's reference, so a checkpoint can go from raw audio
     to moments). ``stop_after`` ends the run after that many epochs in total, as an
-    interruption would (for tests and time-boxed runs).
+    interruption would (for tests and time-boxed runs). With ``config.patience`` the run
+    ends once validation average mAP has not improved for that many epochs, so its best
+    epoch lies ``patience`` epochs before its last (unless it reached ``config.epochs``).
     """
     out_dir = Path(out_dir)
     rank, world = _distributed()
@@ -141,6 +151,8 @@ def train_am_detr(model_config: AMDETRConfig, train: MomentSplit, valid: MomentS
     epochs = range(len(history) + 1, last_epoch + 1)
     bar = progress_bar(epochs, enabled=progress and rank == 0, desc="AM-DETR", leave=False)
     for epoch in bar:
+        if _patience_ran_out(history, config.patience, world, device):
+            break
         losses = _train_epoch(trained, criterion, optimizer, train_on, config, epoch, device,
                               rank, world)
         if rank == 0:
@@ -167,6 +179,21 @@ def train_am_detr(model_config: AMDETRConfig, train: MomentSplit, valid: MomentS
     return TrainResult(best_model, history, int(best.get("epoch", 0)),
                        {k.removeprefix("valid_"): v for k, v in best.items()
                         if k.startswith("valid_")}, out_dir)
+
+
+def _patience_ran_out(history: list[dict[str, float]], patience: int | None, world: int,
+                      device: torch.device) -> bool:
+    """Has validation average mAP not improved for ``patience`` epochs? (Rank 0 keeps
+    the history and decides for every process.)"""
+    if patience is None:
+        return False
+    out = bool(history) and (history[-1]["epoch"] - max(history, key=lambda row: row[
+        "valid_mAP"])["epoch"] >= patience)
+    if world > 1:
+        flag = torch.tensor([int(out)], device=device)
+        dist.broadcast(flag, src=0)
+        out = bool(flag.item())
+    return out
 
 
 def _train_epoch(model: torch.nn.Module, criterion: SetCriterion,
@@ -221,7 +248,7 @@ def predict_split(model: AMDETR, split: MomentSplit, batch_size: int = 256,
     device = torch.device(device)
     model.eval()
     split = split.to(device)
-    length_s = split.length_s()
+    length_s = split.prediction_length_s()
     duration_s = torch.tensor([a.duration for a in split.annotations], dtype=torch.float64)
     predictions = []
     for start in range(0, len(split), batch_size):

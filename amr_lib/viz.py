@@ -234,15 +234,20 @@ def plot_study(rows: Sequence[dict], metric: str = "mAP", ax: Axes | None = None
                log2_x: bool = False, live: dict[str, tuple[float, float]] | None = None
                ) -> Axes:
     """One ablation study as the paper's Fig. 3: ``metric`` against the rows' ``value``,
-    one line per method, error bars of one standard deviation over seeds. ``live`` maps a
+    one line per method, error bars of one standard deviation over seeds (none for a
+    method of one run per point, such as the deterministic baseline). ``live`` maps a
     method to one ``(value, metric)`` point of this run, drawn as an open marker."""
     ax = ax or plt.subplots(figsize=(5, 3.2))[1]
     for method in dict.fromkeys(row["method"] for row in rows):
         label, color, marker = METHOD_STYLES.get(method, (method, "#555555", "^"))
         mine = [row for row in rows if row["method"] == method]
+        seeds = max(row.get("n_seeds", 1) for row in mine)
+        # a deterministic method (one run per point) has no spread to claim
+        spread = f"mean ± sd over {seeds} seeds" if seeds > 1 else "one run, deterministic"
         ax.errorbar([row["value"] for row in mine], [row[metric] for row in mine],
-                    yerr=[row[f"{metric}_std"] for row in mine], color=color, marker=marker,
-                    capsize=3, lw=1.5, label=f"{label} (mean ± sd over seeds)")
+                    yerr=([row[f"{metric}_std"] for row in mine] if seeds > 1 else None),
+                    color=color, marker=marker, capsize=3, lw=1.5,
+                    label=f"{label} ({spread})")
         if live and method in live:
             ax.plot(*live[method], marker=marker, ms=11, mfc="none", mec=color, mew=1.5,
                     ls="none", label=f"{label}, this run")

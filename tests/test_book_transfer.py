@@ -106,15 +106,24 @@ def test_pair_names_are_those_of_the_glued_values():
     assert book.pair_name(REAL, REAL) == "rr"
 
 
-def test_spread_checks_flag_a_seed0_cell_outside_two_sd_plus_one_point():
-    spread = [spread_row(50.0, std=1.0), spread_row(50.0, std=1.0, tested=QUICK)]
-    cells = [cell(value=52.9), cell(tested=QUICK, value=53.1), cell(seed=1, value=0.0),
-             cell("baseline", seed=None, value=0.0)]
-    checks = book.spread_checks(cells, spread)
-    assert [(c["tested_on"], ok) for c, ok in checks] == [(REAL, True), (QUICK, False)]
-    assert book.live_check_text(len(checks), None) == "none (no AMR_DATA_ROOT)"
+def test_seed_checks_compare_live_seed0_cells_with_committed_seed0_cells():
+    from amr_lib.numerics import fingerprint
+
+    committed = [cell(value=50.0), cell(tested=QUICK, value=40.0), cell(seed=1, value=10.0)]
+    live = [cell(value=50.0), cell(tested=QUICK, value=40.2), cell(seed=1, value=0.0),
+            cell("baseline", seed=None, value=0.0)]
+    here = {"numerics": {"fingerprint": fingerprint()}}
+    checks = book.seed_checks(live, committed, here)
+    assert [c.passed for c in checks] == [True, False]          # seed-0 AM-DETR cells only
+    with pytest.raises(AssertionError, match="does not repeat"):
+        checks[1].require()
     run = fake_live(from_files=[("am-detr", REAL, REAL, "captions", 0)])
-    assert book.live_check_text(2, run) == "all 2 (1 of them from the prediction files)"
+    assert book.live_check_text(checks[:1], run) == (
+        "all 1 repeat their committed values (1 of them scored from the prediction files)")
+    assert book.live_check_text(checks, None) == "none (no AMR_DATA_ROOT)"
+    elsewhere = book.seed_checks(live, committed, {})         # made before fingerprints
+    assert not any(c.comparable for c in elsewhere)
+    assert "information only" in book.live_check_text(elsewhere, run)
 
 
 def test_result_table_shows_the_spread_only_for_several_seeds():

@@ -33,6 +33,11 @@ def test_every_query_gets_a_query_of_another_recording():
     assert sorted(donors) == list(range(len(recordings)))      # a permutation
     with pytest.raises(ValueError, match="two recordings"):
         swap_donors(np.zeros(3, int))
+    # exactly half the queries on one recording still works; more than half cannot
+    half = np.array([0, 0, 1, 2])
+    assert np.all(half[swap_donors(half)] != half)
+    with pytest.raises(ValueError, match="holds 3 of the 4 queries"):
+        swap_donors(np.array([0, 0, 0, 1]))
 
 
 def test_swapped_split_keeps_labels_and_audio_but_not_tokens():

@@ -53,3 +53,21 @@ def test_the_share_of_supervised_is_the_ratio_of_tuned_f1(result):
     assert supervised > 0                   # the tiny set is still learnable from labels
     for method, share in sed["share_of_supervised"].items():
         assert share == pytest.approx(sed["methods"][method]["tuned"]["f1"] / supervised)
+
+
+def test_the_live_point_repeats_the_committed_default_of_am_detr(result,
+                                                                 tiny_experiment_cache):
+    from conftest import use_tiny_experiment
+
+    from amr_lib.experiments.sed import zero_shot_point
+    from amr_lib.profiles import load_profile
+    from amr_lib.runs.chain import feature_encoder, train_profile
+
+    sed, _ = result
+    with pytest.MonkeyPatch.context() as patch:
+        use_tiny_experiment(patch, tiny_experiment_cache)
+        profile = load_profile("quick")
+        model = train_profile(profile, "cpu", progress=False).result.model
+        point = zero_shot_point(profile, model, feature_encoder(profile))
+    committed = sed["methods"]["am-detr"]["default"]
+    assert point == pytest.approx(committed, abs=1e-12)

@@ -15,7 +15,7 @@ from amr_lib.model.am_detr import (
 )
 from amr_lib.model.criterion import SetCriterion
 from amr_lib.model.data import MomentTargets
-from amr_lib.model.transformer import MLP, Attention
+from amr_lib.model.transformer import MLP, Attention, ProjectedAttention
 
 AUDIO_DIM, TEXT_DIM = 12, 10
 
@@ -283,6 +283,25 @@ def feed_forward_activations(model: AMDETR) -> list[type]:
     for layer in layers:
         found += [type(m) for m in layer.modules() if isinstance(m, nn.ReLU | nn.PReLU)]
     return found
+
+
+def test_attention_is_initialised_as_qd_detrs_multihead_attention():
+    torch.manual_seed(0)
+    model = AMDETR(AMDETRConfig.quick().with_inputs(8, 8))
+    d = model.config.hidden_dim
+    projected = [m for m in model.modules() if isinstance(m, ProjectedAttention)]
+    attention = [m for m in model.modules() if isinstance(m, Attention)]
+    assert len(projected) == 4 and len(attention) == 8       # 2+2 encoders, 2x2 decoder
+    bound = (6 / (4 * d)) ** 0.5                             # one (3d, d) Xavier matrix
+    for module in projected:
+        for linear in (module.q, module.k, module.v):
+            assert torch.count_nonzero(linear.bias) == 0
+            assert linear.weight.abs().max() <= bound
+        # the three blocks together fill the bound, as one draw does (not sqrt(6 / 2d))
+        stacked = torch.cat([module.q.weight, module.k.weight, module.v.weight])
+        assert stacked.abs().max() > 0.95 * bound
+    for module in attention:
+        assert torch.count_nonzero(module.out.bias) == 0
 
 
 def test_every_transformer_layer_uses_its_own_prelu():

@@ -12,11 +12,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from amr_lib.cli import main
 from amr_lib.features.released import ReleasedFeatureError, ReleasedFeatures
-from amr_lib.lighthouse_jsonl import read_annotations, read_predictions, write_annotations
+from amr_lib.lighthouse_jsonl import (
+    MomentAnnotation,
+    read_annotations,
+    read_predictions,
+    write_annotations,
+)
 from amr_lib.metrics import evaluate
+from amr_lib.model.am_detr import AMDETR
+from amr_lib.model.postprocess import ranked_moments
 from amr_lib.retrieve import Retriever
 from amr_lib.runs.released import predict_released, released_split
 from amr_lib.storage.checkpoints import read_checkpoint, write_checkpoint
@@ -86,6 +94,41 @@ def test_split_holds_the_files_as_released(released):
     assert max(lengths) > 32
     assert [a.qid for a in split.annotations] == [a.qid for a in annotations]
     assert split.hop_s == 1.0
+    # predictions are shares of each annotation's duration, as Lighthouse's inference
+    # scales them; targets stay shares of the frames' length
+    assert split.spans_over == "duration"
+    durations = [a.duration for a in annotations]
+    assert split.prediction_length_s().tolist() == durations
+
+
+def test_predicted_spans_scale_by_the_duration_on_the_released_path():
+    from amr_lib.model.data import MomentSplit
+    from amr_lib.numerics import tiny_model_config
+    from amr_lib.train import predict_split
+
+    frames = [np.random.default_rng(0).normal(size=(16, 8)).astype(np.float32)]
+    tokens = [np.ones((3, 8), np.float32)]
+    # 16 frames of 1 s, but the annotation says the recording lasts 12 s
+    annotation = MomentAnnotation(0, "q", 12.0, "v", np.array([[2.0, 5.0]]))
+    by_frames = MomentSplit.from_arrays(frames, ["v"], tokens, [annotation], 1.0)
+    by_duration = MomentSplit.from_arrays(frames, ["v"], tokens, [annotation], 1.0,
+                                          spans_over="duration")
+    assert by_frames.prediction_length_s().item() == 16.0
+    assert by_duration.prediction_length_s().item() == 12.0
+    assert torch.equal(by_frames.spans_cxw, by_duration.spans_cxw)     # same targets
+    torch.manual_seed(0)
+    model = AMDETR(tiny_model_config())
+    [frames_rows] = predict_split(model, by_frames)
+    [duration_rows] = predict_split(model, by_duration)
+    # the same outputs, scaled by 12 s instead of 16 s (then cut to 12 s, rounded to 1 s)
+    with torch.no_grad():
+        outputs = model(**by_duration.batch(torch.tensor([0])).model_inputs(False))
+    expected = ranked_moments(outputs["pred_logits"], outputs["pred_spans"],
+                              torch.tensor([12.0]), torch.tensor([12.0]), 1.0)[0]
+    np.testing.assert_allclose(duration_rows.pred_relevant_windows, expected)
+    assert not np.array_equal(frames_rows.pred_relevant_windows, expected)
+    with pytest.raises(ValueError, match="spans_over"):
+        MomentSplit.from_arrays(frames, ["v"], tokens, [annotation], 1.0, spans_over="x")
 
 
 def test_missing_files_are_listed_before_training(released, tmp_path):

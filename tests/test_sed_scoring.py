@@ -3,6 +3,8 @@ scikit-learn, the threshold curve, and the sliding-window detector on a construc
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from sklearn.metrics import precision_recall_fscore_support
@@ -183,3 +185,26 @@ def test_evaluate_sed_names_what_does_not_fit():
     with pytest.raises(ValueError, match=r"has duration 7\.0"):
         evaluate_sed([*reference, annotation(1, "cat", "r", 7.0, [[0, 1]])],
                      [prediction(0, "dog", "r", [])])
+
+
+def test_the_evaluate_sed_command_prints_the_scores(tmp_path, capsys):
+    from amr_lib.cli import main
+    from amr_lib.lighthouse_jsonl import write_annotations, write_predictions
+
+    write_annotations(tmp_path / "ref.jsonl", [
+        annotation(0, "dog", "r", 5.5, [[0.5, 2.0]]),
+        annotation(1, "rain", "r", 5.5, [[3.9, 9.0]])])
+    write_predictions(tmp_path / "pred.jsonl", [
+        prediction(0, "dog", "r", [[0.0, 1.2, 0.9], [1.5, 2.5, 0.4]]),
+        prediction(1, "rain", "r", [[4.0, 30.0, 0.6]])])
+    arguments = ["evaluate-sed", str(tmp_path / "ref.jsonl"), str(tmp_path / "pred.jsonl")]
+    assert main([*arguments, "--json", "--threshold", "0.3"]) == 0
+    assert json.loads(capsys.readouterr().out) == pytest.approx(
+        {"precision": 80.0, "recall": 100.0, "f1": 800 / 9})
+    assert main(arguments) == 0
+    assert capsys.readouterr().out.splitlines()[1].split() == ["75.00", "75.00", "75.00"]
+    (tmp_path / "other.jsonl").write_text(
+        '{"qid": 9, "query": "cat", "vid": "r", "pred_relevant_windows": []}\n')
+    assert main(["evaluate-sed", str(tmp_path / "ref.jsonl"),
+                 str(tmp_path / "other.jsonl")]) == 2
+    assert "label 'cat' is not a query" in capsys.readouterr().err

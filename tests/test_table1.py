@@ -10,7 +10,7 @@ import pytest
 from conftest import TINY_EXPERIMENT, use_tiny_experiment
 
 from amr_lib.cli import main
-from amr_lib.experiments.results import METRICS, find_row, within_spread
+from amr_lib.experiments.results import METRICS, find_row, live_check
 from amr_lib.experiments.table1 import read_table, run_baseline
 from amr_lib.lighthouse_jsonl import read_annotations, read_predictions
 from amr_lib.retrieve import BaselineRetriever
@@ -47,7 +47,8 @@ def test_the_table_has_every_row_with_spreads(experiment):
     provenance = json.loads((out / "provenance.json").read_text())
     assert provenance["command"].startswith("amr experiment table1 --profile quick")
     # the kind of CPU and the vector kernels that made the numbers
-    assert set(provenance["numerics"]) == {"cpu", "torch_cpu_capability", "torch", "numpy"}
+    assert set(provenance["numerics"]) == {"fingerprint", "cpu", "torch_cpu_capability",
+                                           "threads", "torch", "numpy"}
 
 
 def test_am_detr_rows_are_mean_and_sample_std_of_the_seeds_checkpoints(experiment):
@@ -62,12 +63,31 @@ def test_am_detr_rows_are_mean_and_sample_std_of_the_seeds_checkpoints(experimen
     assert (out / "checkpoints" / "am-detr_contrastive_seed1" / "best.ckpt").is_file()
 
 
-def test_a_live_rerun_falls_within_the_committed_spread(experiment):
+def test_a_live_rerun_repeats_its_committed_seed_exactly(experiment):
     out, _, baseline = experiment
-    row = find_row(read_table(out / "table1.json"), "baseline", "contrastive")
-    assert all(within_spread(baseline.metrics, row, slack=0.0).values())
-    shifted = {key: value + 5.0 for key, value in baseline.metrics.items()}
-    assert not any(within_spread(shifted, row, slack=1.0).values())
+    rows = read_table(out / "table1.json")
+    provenance = json.loads((out / "provenance.json").read_text())
+    row = find_row(rows, "baseline", "contrastive")
+    check = live_check("baseline", baseline.metrics, row, provenance, seed=None)
+    assert check.comparable and check.passed and check.require() is check
+    # a value 0.06 points off under the same numerics is a stale file or a changed number
+    moved = {**baseline.metrics, "mAP": baseline.metrics["mAP"] + 0.06}
+    with pytest.raises(AssertionError, match="does not repeat"):
+        live_check("baseline", moved, row, provenance, seed=None).require()
+    # under another fingerprint the check says it cannot compare, and does not pass
+    other = {**provenance, "numerics": {**provenance["numerics"], "fingerprint": "0" * 16}}
+    elsewhere = live_check("baseline", moved, row, other, seed=None).require()
+    assert not elsewhere.comparable and not elsewhere.passed
+    assert "cannot repeat it bit for bit" in elsewhere.sentence()
+    # AM-DETR rows hold each seed's values and per-query values: seed 1 is checked on its own
+    detr = find_row(rows, "am-detr", "contrastive")
+    assert [entry["seed"] for entry in detr["per_seed"]] == [0, 1]
+    seed1 = detr["per_seed"][1]
+    assert live_check("am-detr", seed1, detr, provenance, seed=1).passed
+    assert not live_check("am-detr", detr["per_seed"][0], detr, provenance, seed=1).passed \
+        or detr["per_seed"][0]["mAP"] == seed1["mAP"]
+    for metric in METRICS:      # the per-query values average to the reported metric
+        assert np.mean(seed1["queries"][metric]) == pytest.approx(seed1[metric], abs=0.01)
 
 
 def test_predict_with_the_baseline_file_on_audio_files(experiment, tmp_path, capsys):

@@ -87,6 +87,28 @@ def test_seeded_runs_repeat_exactly(tmp_path, splits):
     assert all(torch.equal(a[name], b[name]) for name in a)
 
 
+def test_patience_stops_a_run_that_no_longer_improves(tmp_path, splits):
+    train, valid = splits
+    # lr 0: the weights never move, so validation mAP never beats epoch 1
+    frozen = TrainingConfig(epochs=10, batch_size=8, lr=0.0, device="cpu", patience=2)
+    result = train_am_detr(tiny_model_config(), train, valid, frozen, tmp_path,
+                           progress=False)
+    assert [row["epoch"] for row in result.history] == [1, 2, 3]
+    assert result.best_epoch == 1
+    # resuming a finished run trains nothing more
+    again = train_am_detr(tiny_model_config(), train, valid, frozen, tmp_path,
+                          progress=False)
+    assert len(again.history) == 3
+    # a learning run with the same patience goes on while it improves
+    learning = TrainingConfig(epochs=4, batch_size=8, lr=1e-3, device="cpu", patience=3)
+    ran = train_am_detr(tiny_model_config(), train, valid, learning, tmp_path / "learns",
+                        progress=False)
+    assert len(ran.history) == 4
+    assert "patience" not in CONFIG.to_json() and frozen.to_json()["patience"] == 2
+    with pytest.raises(ValueError, match="patience"):
+        TrainingConfig(patience=0)
+
+
 def test_resuming_with_another_config_is_refused(tmp_path, splits):
     train, valid = splits
     train_am_detr(tiny_model_config(), train, valid, CONFIG, tmp_path, stop_after=1,

@@ -86,8 +86,8 @@ def test_baseline_figures_draw_marks_and_the_chosen_setting():
 
 def test_study_plot_draws_a_line_with_error_bars_per_method_and_the_live_point():
     rows = [{"method": m, "value": v, "mAP": 10 * v + k, "mAP_std": 1.0 if m == "am-detr"
-             else 0.0} for k, m in enumerate(("am-detr", "baseline"))
-            for v in (0.125, 0.5, 1.0, 4.0)]
+             else 0.0, "n_seeds": 3 if m == "am-detr" else 1}
+            for k, m in enumerate(("am-detr", "baseline")) for v in (0.125, 0.5, 1.0, 4.0)]
     ax = plot_study(rows, log2_x=True, live={"baseline": (0.5, 7.0)})
     lines = [line for line in ax.lines if line.get_linestyle() == "-"]   # not the caps
     assert len(lines) == 2
@@ -97,6 +97,7 @@ def test_study_plot_draws_a_line_with_error_bars_per_method_and_the_live_point()
     live = [line for line in ax.lines if line.get_markerfacecolor() == "none"]
     assert [(line.get_xdata()[0], line.get_ydata()[0]) for line in live] == [(0.5, 7.0)]
     legend = {t.get_text() for t in ax.get_legend().get_texts()}
-    assert legend == {"AM-DETR (mean ± sd over seeds)", "baseline (mean ± sd over seeds)",
+    # the deterministic baseline claims no spread (and draws no error bars)
+    assert legend == {"AM-DETR (mean ± sd over 3 seeds)", "baseline (one run, deterministic)",
                       "baseline, this run"}
     plt.close(ax.figure)

@@ -16,9 +16,13 @@ import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from amr_lib import config
+from amr_lib.experiments.results import LIVE_TOLERANCE, LiveCheck
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 COMMAND_WIDTH = 72       # characters of a provenance line before it wraps (a page's code box)
 
@@ -75,6 +79,8 @@ def made_by(provenance: Mapping[str, Any], width: int = COMMAND_WIDTH) -> str:
     numerics = provenance.get("numerics")          # recorded since issue 23
     kernels = (f",\n {numerics['cpu'][:48]}, {numerics['torch_cpu_capability']} kernels"
                if numerics else "")
+    if numerics and numerics.get("fingerprint"):   # recorded since issue 24
+        kernels += f", numerics {numerics['fingerprint']}"
     return (wrap_command(re.split(r" (?=--)", command), width)      # options stay whole
             + f"\n(commit {provenance['commit'][:10]}, {provenance['date']}{took},"
             + f"\n {provenance['machine']}{kernels})")
@@ -145,3 +151,29 @@ def amr(arguments: str, capture: bool = False) -> str | None:
     if status != 0:
         raise RuntimeError(f"amr {arguments}: exit status {status}")
     return printed.getvalue() if capture else None
+
+
+def live_checks(checks: Sequence[LiveCheck]) -> pd.DataFrame:
+    """Require every check (:meth:`~amr_lib.experiments.results.LiveCheck.require`: a
+    live seed under the committed numerics must repeat its committed values) and show
+    them, one row each: whether it could compare, and the largest gap in points."""
+    import pandas as pd
+
+    rows = {}
+    for check in checks:
+        check.require()
+        rows[check.what] = {
+            "committed numerics": check.committed_numerics or "not recorded",
+            "this machine": check.live_numerics,
+            "largest gap": f"{max(check.gaps.values(), default=0.0):.2f}",
+            "result": "repeats" if check.passed else "cannot compare",
+        }
+    return pd.DataFrame(rows).T
+
+
+def live_summary(checks: Sequence[LiveCheck]) -> str:
+    """One sentence for all ``checks``: that they repeat, or why they could not compare."""
+    if all(check.passed for check in checks):
+        return (f"All {len(checks)} live values repeat their committed seeds (within "
+                f"{LIVE_TOLERANCE} points, numerics {checks[0].live_numerics}).")
+    return next(check.sentence() for check in checks if not check.passed)

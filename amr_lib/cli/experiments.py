@@ -30,6 +30,19 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_seeded_study(table1, clap_adds="CLAP rows")
     table1.set_defaults(handler=_table1)
 
+    board = experiments.add_parser(
+        "scoreboard", help="the paper's claims against the committed results",
+        description="Judge each claim of the paper on the committed results in --data by "
+                    "the evidence rule (paired bootstrap over test queries and seeds, 95 % "
+                    "interval of the difference): agrees, contradicts, unresolved, or not "
+                    "tested here (with the reason). Writes OUT/scoreboard.json and "
+                    "OUT/scoreboard.provenance.json.")
+    board.add_argument("--data", default="book/data",
+                       help="folder of committed results (default %(default)s)")
+    board.add_argument("--out", default="book/data", help="output folder (default "
+                                                          "%(default)s)")
+    board.set_defaults(handler=_scoreboard)
+
     ablations = experiments.add_parser(
         "ablations", help="the paper's ablations: window length, data amount, features",
         description="On the profile's test split: AM-DETR and the baseline with 1, 4 and "
@@ -131,6 +144,27 @@ def _table1(args: argparse.Namespace) -> int:
         cells = "".join(f"{row[m]:>8.2f} ±{row[m + '_std']:>4.1f}" for m in METRICS)
         print(f"{row['method']:<30}{row['features']:<23}{cells}")
     print(f"{Path(args.out) / 'table1.json'}")
+    return 0
+
+
+def _scoreboard(args: argparse.Namespace) -> int:
+    from amr_lib.experiments.results import provenance, write_json
+    from amr_lib.experiments.scoreboard import SCOREBOARD, scoreboard
+
+    if not Path(args.data).is_dir():
+        raise FileNotFoundError(f"{args.data}: no such folder of committed results")
+    rows = scoreboard(args.data)
+    out = Path(args.out) / SCOREBOARD
+    write_json(out, rows)
+    # beside it, as every committed result in book/data has its provenance
+    command = f"amr experiment scoreboard --data {args.data} --out {args.out}"
+    write_json(out.with_name(out.stem + ".provenance.json"), provenance(command, 0.0))
+    for row in rows:
+        ours = "" if row["ours"] is None else (
+            f" {row['ours']:+.2f} [{row['ci_low']:+.2f}, {row['ci_high']:+.2f}]")
+        where = f" ({row['profile']}, {row['metric']})" if row["profile"] else ""
+        print(f"{row['verdict']:<16}{row['claim']}{where}{ours}")
+    print(f"{Path(args.out) / SCOREBOARD}")
     return 0
 
 

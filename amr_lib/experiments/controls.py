@@ -25,12 +25,18 @@ from amr_lib.spans import temporal_iou
 def swap_donors(recordings: np.ndarray) -> np.ndarray:
     """``(Q,)`` recording index of each query -> ``(Q,)`` index of a query of *another*
     recording for each: queries sorted by recording, shifted by the most queries any one
-    recording has (so a donor never shares its taker's recording)."""
+    recording has (so a donor never shares its taker's recording). ``ValueError`` when one
+    recording holds more than half the queries, where no such shift exists."""
     recordings = np.asarray(recordings)
     if len(np.unique(recordings)) < 2:
         raise ValueError("swapping queries needs queries of at least two recordings")
     order = np.argsort(recordings, kind="stable")
     shift = np.bincount(np.unique(recordings, return_inverse=True)[1]).max()
+    if 2 * shift > len(recordings):
+        # the shift would wrap a query of that recording round onto its own recording
+        raise ValueError(f"one recording holds {shift} of the {len(recordings)} queries, "
+                         "more than half: not every query can take one of another "
+                         "recording")
     donors = np.empty_like(order)
     donors[order] = np.roll(order, -shift)
     return donors

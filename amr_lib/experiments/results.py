@@ -1,9 +1,11 @@
-"""What every study shares: its result rows as JSON, the provenance of a committed file,
-means and spreads over seeds, and reading rows back with a clear error.
+"""What every study shares: its result rows as JSON, the provenance of a committed file
+(with the numerics fingerprint that made it), means and spreads over seeds, reading rows
+back with a clear error, and the live check of a chapter's rerun (:class:`LiveCheck`).
 
 A result row is a plain dict with the study's identifying fields, the means of
 :data:`METRICS` (percent) and ``<metric>_std`` (the sample standard deviation over seeds,
-0 for one run).
+0 for one run), and, since per-seed values were recorded, ``per_seed`` entries
+(:func:`seed_entry`).
 """
 
 from __future__ import annotations
@@ -74,14 +76,6 @@ def find_row(rows: Sequence[dict[str, Any]], method: str, features: str) -> dict
         if row["method"] == method and row["features"] == features:
             return row
     raise KeyError(f"no row for {method} with {features} features")
-
-
-def within_spread(live: dict[str, float], row: dict[str, Any], sigmas: float = 2.0,
-                  slack: float = 1.0) -> dict[str, bool]:
-    """For each metric: is the live value within ``sigmas`` standard deviations (plus
-    ``slack`` points, for arithmetic that differs between machines) of the row's mean?"""
-    return {key: abs(live[key] - row[key]) <= sigmas * row[f"{key}_std"] + slack
-            for key in METRICS}
 
 
 LIVE_TOLERANCE = 0.05     # points: a CPU run repeats to the bit; this covers 2-decimal rounding

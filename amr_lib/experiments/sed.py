@@ -121,6 +121,26 @@ def _report(reference: np.ndarray, detector: Detector, curve: dict[str, np.ndarr
 ZERO_SHOT = ("am-detr", "am-detr-absent", "sliding-window")
 
 
+def detr_frame_scores(model, part: SedData, hop_s: float, device) -> np.ndarray:
+    """``(N, C)``: AM-DETR's moments for every class prompt on every recording of
+    ``part``, through the frame rule (:meth:`~amr_lib.sed.scoring.SedTask.moment_scores`)."""
+    task = part.split.task
+    return task.moment_scores(detr_moments(model, part.frames, part.prompt_tokens,
+                                           task.durations, hop_s, device))
+
+
+def zero_shot_point(profile: Profile, model, encoder: FeatureEncoder,
+                    threshold: float = DEFAULT_THRESHOLD, device: str = "cpu",
+                    sed: SedSetConfig | None = None) -> dict[str, float]:
+    """One point of :func:`run_sed`, recomputed: ``model``'s micro precision, recall and
+    F1 (fractions) on the test SED recordings at ``threshold`` (a chapter's live check of
+    the committed ``am-detr`` default)."""
+    part = sed_data(profile, "test", encoder, sed)
+    scores = detr_frame_scores(model, part, window_config(profile).hop_s,
+                               resolve_device(device))
+    return micro_scores(part.split.task.reference(), scores > threshold)
+
+
 def run_sed(profile: Profile, device: str = "auto", seed: int | None = None,
             sed: SedSetConfig | None = None, absent_share: float = ABSENT_SHARE
             ) -> dict[str, Any]:
@@ -144,9 +164,7 @@ def run_sed(profile: Profile, device: str = "auto", seed: int | None = None,
         task = part.split.task
         curves = prompt_similarities(part.frames, part.prompt_embeddings)
         detected: dict[str, Detector] = {
-            name: task.moment_scores(detr_moments(model, part.frames, part.prompt_tokens,
-                                                  task.durations, hop, used))
-            for name, model in models.items()}
+            name: detr_frame_scores(model, part, hop, used) for name, model in models.items()}
         detected |= {
             "supervised": classifier.scores(task, part.frames),
             "sliding-window": lambda t: sliding_window_decisions(

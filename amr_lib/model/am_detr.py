@@ -29,7 +29,9 @@ from amr_lib.model.dropout import Dropout
 from amr_lib.model.transformer import (
     MLP,
     AnchorDecoder,
+    Attention,
     CrossAttentionEncoderLayer,
+    ProjectedAttention,
     SelfAttentionEncoderLayer,
     frame_positions,
     inverse_sigmoid,
@@ -138,6 +140,11 @@ class AMDETR(nn.Module):
             for parameter in block.parameters():      # QD-DETR's transformer init
                 if parameter.dim() > 1:
                     nn.init.xavier_uniform_(parameter)
+            for module in block.modules():            # what its attention modules do
+                if isinstance(module, ProjectedAttention):    # torch's multi-head attention
+                    module.reset_like_multihead_attention()
+                if isinstance(module, Attention):             # both kinds: out bias 0
+                    nn.init.zeros_(module.out.bias)
 
     def forward(self, audio: torch.Tensor, audio_mask: torch.Tensor, tokens: torch.Tensor,
                 token_mask: torch.Tensor, negative_pairs: bool = False) -> dict[str, Any]:

@@ -72,6 +72,9 @@ class MomentSplit:
     saliency: torch.Tensor
     annotations: tuple[MomentAnnotation, ...]
     hop_s: float
+    # what a predicted normalised span is a share of: the frames' length ("frames"), or
+    # the annotation's duration ("duration", Lighthouse's inference, for released features)
+    spans_over: str = "frames"
 
     def __len__(self) -> int:
         return len(self.annotations)
@@ -87,6 +90,14 @@ class MomentSplit:
     def length_s(self) -> torch.Tensor:
         """``(Q,)`` seconds covered by each query's frames."""
         return self.audio_mask.sum(1)[self.recording].double() * self.hop_s
+
+    def prediction_length_s(self) -> torch.Tensor:
+        """``(Q,)`` seconds a predicted normalised span is scaled by (see ``spans_over``;
+        targets are always normalised by :meth:`length_s`, as Lighthouse's are)."""
+        if self.spans_over == "duration":
+            return torch.tensor([a.duration for a in self.annotations], dtype=torch.float64,
+                                device=self.audio.device)
+        return self.length_s()
 
     def to(self, device: str | torch.device) -> MomentSplit:
         moved = {f.name: getattr(self, f.name).to(device) for f in fields(self)
@@ -187,7 +198,7 @@ class MomentSplit:
         widths), padded to the longest recording, query and moment list."""
         if not splits:
             raise ValueError("nothing to concatenate")
-        if len({(s.hop_s, s.audio_dim, s.text_dim) for s in splits}) != 1:
+        if len({(s.hop_s, s.audio_dim, s.text_dim, s.spans_over) for s in splits}) != 1:
             raise ValueError("splits with different hops or feature widths cannot be "
                              "concatenated")
         offsets = np.cumsum([0] + [s.audio.shape[0] for s in splits[:-1]])
@@ -202,7 +213,7 @@ class MomentSplit:
             span_count=torch.cat([s.span_count for s in splits]),
             saliency=_cat_padded([s.saliency for s in splits]),
             annotations=tuple(a for s in splits for a in s.annotations),
-            hop_s=splits[0].hop_s)
+            hop_s=splits[0].hop_s, spans_over=splits[0].spans_over)
 
     @classmethod
     def from_store(cls, store: FeatureStore, annotations: Sequence[MomentAnnotation],
@@ -218,9 +229,11 @@ class MomentSplit:
     @classmethod
     def from_arrays(cls, frames: Sequence[np.ndarray], vids: Sequence[str],
                     tokens: Sequence[np.ndarray], annotations: Sequence[MomentAnnotation],
-                    hop_s: float) -> MomentSplit:
+                    hop_s: float, spans_over: str = "frames") -> MomentSplit:
         """Build from in-memory ``(T_v, D)`` frames per vid and ``(L_q, H)`` tokens per
         annotation (same order as ``annotations``)."""
+        if spans_over not in ("frames", "duration"):
+            raise ValueError(f"spans_over must be 'frames' or 'duration', got {spans_over!r}")
         index = {vid: i for i, vid in enumerate(vids)}
         missing = sorted({a.vid for a in annotations} - set(index))
         if missing:
@@ -242,7 +255,7 @@ class MomentSplit:
                 saliency[row, first:last + 1] = 1.0
         return cls(audio, audio_mask, recording, token_array, token_mask, spans,
                    torch.tensor([len(w) for w in windows]), saliency, tuple(annotations),
-                   hop_s)
+                   hop_s, spans_over)
 
 
 def saliency_frames(start_s: float, end_s: float, hop_s: float, frames: int

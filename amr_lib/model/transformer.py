@@ -89,6 +89,19 @@ class ProjectedAttention(nn.Module):
         self.q, self.k, self.v = (nn.Linear(hidden, hidden) for _ in range(3))
         self.attention = Attention(hidden, hidden, heads, dropout)
 
+    def reset_like_multihead_attention(self) -> None:
+        """Initialise as QD-DETR's ``nn.MultiheadAttention`` ends up after its transformer's
+        Xavier pass: q, k and v are the three row blocks of *one* Xavier-uniform
+        ``(3d, d)`` in-projection (a bound of ``sqrt(6 / 4d)``, not ``sqrt(6 / 2d)`` per
+        matrix), every in- and out-projection bias zero."""
+        hidden = self.q.in_features
+        weight = nn.init.xavier_uniform_(torch.empty(3 * hidden, hidden))
+        with torch.no_grad():
+            for projection, block in zip((self.q, self.k, self.v), weight.chunk(3),
+                                         strict=True):
+                projection.weight.copy_(block)
+                projection.bias.zero_()
+
     def forward(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
                 key_mask: torch.Tensor | None) -> torch.Tensor:
         return self.attention(self.q(query), self.k(key), self.v(value), key_mask)

@@ -138,7 +138,7 @@ def training_config(profile: Profile, device: str = "auto", epochs: int | None =
     setup = profile.retrieval
     return TrainingConfig(epochs=epochs or setup.epochs, batch_size=setup.batch_size,
                           lr=setup.lr, seed=profile.seed if seed is None else seed,
-                          device=device, absent_share=absent_share)
+                          device=device, absent_share=absent_share, patience=setup.patience)
 
 
 @dataclass

@@ -115,10 +115,12 @@ def predict_released(checkpoint: str | Path, features: ReleasedFeatures,
 def released_split(features: ReleasedFeatures, annotations: Sequence[MomentAnnotation],
                    where: str = "annotations") -> MomentSplit:
     """The queries of ``annotations`` as tensors, from the released files
-    (:meth:`~amr_lib.features.released.ReleasedFeatures.read` checks them)."""
+    (:meth:`~amr_lib.features.released.ReleasedFeatures.read` checks them). Predicted
+    spans are scaled by each annotation's duration, as Lighthouse's inference scales
+    them (its targets, like ours, are shares of the frames' length)."""
     arrays = features.read(annotations, where)
     return MomentSplit.from_arrays(arrays.frames, arrays.vids, arrays.tokens, annotations,
-                                   arrays.hop_s)
+                                   arrays.hop_s, spans_over="duration")
 
 
 def _predict(model: AMDETR, split: MomentSplit, features: ReleasedFeatures, model_name: str,
