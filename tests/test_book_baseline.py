@@ -66,21 +66,6 @@ def test_seed_table_shows_a_spread_only_for_several_seeds():
     assert table.loc[("am-detr", "contrastive", 3), "mAP"] == "30.00 ± 2.50"
 
 
-def test_paper_claims_on_a_table_of_means():
-    metrics = ["R1@0.5", "R1@0.7", "mAP"]
-    rows = [{"method": "am-detr", "features": "contrastive", "R1@0.5": 60, "R1@0.7": 40,
-             "mAP": 35},
-            {"method": "baseline", "features": "contrastive", "R1@0.5": 50, "R1@0.7": 20,
-             "mAP": 25}]
-    claims = book.paper_claims(rows, metrics)
-    assert [holds for holds, _ in claims.values()] == [True, True]
-    untrained = {"method": "am-detr", "features": "contrastive-untrained", "R1@0.5": 61,
-                 "R1@0.7": 30, "mAP": 20}
-    claims = book.paper_claims([*rows, untrained], metrics)
-    holds, evidence = claims["contrastive features beat untrained ones (AM-DETR)"]
-    assert not holds and evidence == "smallest gain -1.00 points"
-
-
 def test_quartile_rates_and_trend():
     frame = pd.DataFrame({"length (s)": np.arange(8.0), "AM-DETR": [0, 0, 0, 1, 1, 1, 1, 1],
                           "baseline": [1, 1, 0, 0, 0, 0, 0, 0]})

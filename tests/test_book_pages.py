@@ -52,6 +52,9 @@ def test_made_by_names_command_commit_machine_and_time_without_paths():
                 "numpy": "2.4.6"}
     assert made_by({**MADE, "numerics": numerics}).endswith(
         "2 cores,\n AMD EPYC, AVX512 kernels)")
+    fingerprinted = {**numerics, "fingerprint": "03cb7ff9814fbdac"}
+    assert made_by({**MADE, "numerics": fingerprinted}).endswith(
+        "AVX512 kernels, numerics 03cb7ff9814fbdac)")
     long = {**MADE, "command": MADE["command"] + " --studies window,data --windows 1,4,7"
             + " --data-scales 0.125,0.25,0.5,1,2"}
     command = made_by(long, width=40).split("\n(")[0]
@@ -94,3 +97,39 @@ def test_amr_runs_a_command_line_as_a_shell_would(tmp_path, capsys):
     assert "mAP" not in capsys.readouterr().out                 # returned, not shown
     with pytest.raises(RuntimeError, match="exit status 2"):
         amr(f"evaluate '{tmp_path / 'missing.jsonl'}' '{pred}'")
+
+
+def test_live_checks_table_requires_each_check_and_says_what_it_showed():
+    from amr_lib.book.pages import live_checks, live_summary
+    from amr_lib.experiments.results import LiveCheck
+
+    repeats = LiveCheck("a", {"mAP": 50.0}, {"mAP": 50.03}, "f1", "f1")
+    elsewhere = LiveCheck("b", {"mAP": 40.0}, {"mAP": 45.0}, None, "f1")
+    table = live_checks([repeats, elsewhere])
+    assert table.loc["a", "result"] == "repeats" and table.loc["b", "result"] == (
+        "cannot compare")
+    assert table.loc["b", "committed numerics"] == "not recorded"
+    assert table.loc["b", "largest gap"] == "5.00"
+    assert live_summary([repeats]).startswith("All 1 live values repeat")
+    assert "before numerics fingerprints were recorded" in live_summary([repeats, elsewhere])
+    with pytest.raises(AssertionError, match="does not repeat"):
+        live_checks([LiveCheck("c", {"mAP": 40.0}, {"mAP": 40.1}, "f1", "f1")])
+
+
+def test_claims_table_and_verdict_counts_of_scoreboard_rows():
+    from amr_lib.book.pages import claims_table, verdict_counts
+
+    board = [
+        {"claim": "A beats B", "source": "t.json", "paper_section": "V-C",
+         "paper_value": "+9", "profile": "quick", "metric": "mAP", "ours": 2.5,
+         "ci_low": 0.5, "ci_high": 4.25, "verdict": "agrees", "reason": ""},
+        {"claim": "C", "source": None, "paper_section": "V-B", "paper_value": "77 %",
+         "profile": None, "metric": None, "ours": None, "ci_low": None, "ci_high": None,
+         "verdict": "not tested here", "reason": "no TUT"},
+    ]
+    table = claims_table(board, ("t.json",))
+    assert list(table.index) == ["A beats B (quick, mAP)"]
+    assert table.iloc[0]["ours: difference [95 % CI]"] == "+2.50 [+0.50, +4.25]"
+    assert claims_table(board, (None,)).iloc[0]["why"] == "no TUT"
+    assert verdict_counts(board, ("t.json", None)) == "1 agree, 1 not tested here"
+    assert verdict_counts(board, ("other.json",)) == "none"

@@ -144,3 +144,15 @@ def test_the_scoreboard_command_writes_rows_and_provenance(tmp_path, capsys):
     assert made["command"].startswith("amr experiment scoreboard")
     assert "not tested here" in capsys.readouterr().out
     assert main(["experiment", "scoreboard", "--data", str(tmp_path / "none")]) == 2
+
+
+def test_the_committed_scoreboard_is_what_the_committed_results_give():
+    from pathlib import Path
+
+    from amr_lib.experiments.scoreboard import markdown
+
+    data = Path(__file__).resolve().parents[1] / "book" / "data"
+    committed = json.loads((data / "scoreboard.json").read_text())
+    assert committed == json.loads(json.dumps(scoreboard(data))), (
+        "book/data/scoreboard.json is stale: run `amr experiment scoreboard`")
+    assert (data / "scoreboard.md").read_text() == markdown(committed)

@@ -19,7 +19,6 @@ from matplotlib.figure import Figure
 from amr_lib.baseline import BaselineParams, active_frames
 from amr_lib.book.pages import spread_cells
 from amr_lib.experiments.controls import Discrimination, top_ious, top_moment_lands
-from amr_lib.experiments.results import find_row
 from amr_lib.lighthouse_jsonl import MomentAnnotation, MomentPrediction
 from amr_lib.viz import plot_moments, plot_similarity_steps, plot_spectrogram
 
@@ -191,29 +190,3 @@ def plot_quartile_rates(frame: pd.DataFrame, columns: Sequence[str],
     axes[0, 0].set_ylabel(f"{metric} (%)")
     axes[0, 0].legend(frameon=False)
     return fig
-
-
-def paper_claims(rows: Sequence[Mapping[str, Any]], metrics: Sequence[str]
-                 ) -> dict[str, tuple[bool, str]]:
-    """The paper's claims checked on one table of means: ``{claim: (holds, evidence)}``.
-    The untrained-encoder claim needs that row (a committed table has it)."""
-    detr = find_row(rows, "am-detr", "contrastive")
-    base = find_row(rows, "baseline", "contrastive")
-    gain = {m: detr[m] - base[m] for m in metrics}
-    ratio = {m: detr[m] / max(base[m], 1e-9) for m in ("R1@0.5", "R1@0.7")}
-    claims = {
-        "AM-DETR beats the baseline on all metrics": (
-            all(v > 0 for v in gain.values()),
-            f"smallest gain {min(gain.values()):+.2f} points"),
-        "... particularly at R1@0.7 (ratio to the baseline)": (
-            ratio["R1@0.7"] > ratio["R1@0.5"],
-            f"R1@0.7 x{ratio['R1@0.7']:.2f}, R1@0.5 x{ratio['R1@0.5']:.2f}"),
-    }
-    try:
-        untrained = find_row(rows, "am-detr", "contrastive-untrained")
-    except KeyError:
-        return claims
-    drop = {m: detr[m] - untrained[m] for m in metrics}
-    claims["contrastive features beat untrained ones (AM-DETR)"] = (
-        all(v > 0 for v in drop.values()), f"smallest gain {min(drop.values()):+.2f} points")
-    return claims

@@ -177,3 +177,35 @@ def live_summary(checks: Sequence[LiveCheck]) -> str:
         return (f"All {len(checks)} live values repeat their committed seeds (within "
                 f"{LIVE_TOLERANCE} points, numerics {checks[0].live_numerics}).")
     return next(check.sentence() for check in checks if not check.passed)
+
+
+def claims_table(board: Sequence[Mapping[str, Any]], sources: Sequence[str | None]
+                 ) -> pd.DataFrame:
+    """The scoreboard rows (:mod:`amr_lib.experiments.scoreboard`) judged on ``sources``
+    (committed file names; ``None`` for the claims the book cannot test): the paper's
+    value and section, ours as ``A - B [95 % interval]`` in points, the verdict, and why
+    a claim has no number."""
+    import pandas as pd
+
+    table = {}
+    for row in board:
+        if row["source"] not in sources:
+            continue
+        where = f" ({row['profile']}, {row['metric']})" if row["profile"] else ""
+        ours = ("" if row["ours"] is None else
+                f"{row['ours']:+.2f} [{row['ci_low']:+.2f}, {row['ci_high']:+.2f}]")
+        table[row["claim"] + where] = {
+            "the paper": f"{row['paper_value']}; {row['paper_section']}",
+            "ours: difference [95 % CI]": ours, "verdict": row["verdict"],
+            "why": row["reason"] or ""}
+    return pd.DataFrame(table).T.rename_axis("claim")
+
+
+def verdict_counts(board: Sequence[Mapping[str, Any]], sources: Sequence[str | None]
+                   ) -> str:
+    """``"2 agree, 1 unresolved"``: the verdicts of the claims judged on ``sources``."""
+    verdicts = [row["verdict"] for row in board if row["source"] in sources]
+    words = {"agrees": "agree", "contradicts": "contradict", "unresolved": "unresolved",
+             "not tested here": "not tested here"}
+    return ", ".join(f"{verdicts.count(v)} {w}" for v, w in words.items()
+                     if v in verdicts) or "none"

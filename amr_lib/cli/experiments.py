@@ -35,7 +35,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="Judge each claim of the paper on the committed results in --data by "
                     "the evidence rule (paired bootstrap over test queries and seeds, 95 % "
                     "interval of the difference): agrees, contradicts, unresolved, or not "
-                    "tested here (with the reason). Writes OUT/scoreboard.json and "
+                    "tested here (with the reason). Writes OUT/scoreboard.json, "
+                    "OUT/scoreboard.md (the table the book's intro includes) and "
                     "OUT/scoreboard.provenance.json.")
     board.add_argument("--data", default="book/data",
                        help="folder of committed results (default %(default)s)")
@@ -149,13 +150,16 @@ def _table1(args: argparse.Namespace) -> int:
 
 def _scoreboard(args: argparse.Namespace) -> int:
     from amr_lib.experiments.results import provenance, write_json
-    from amr_lib.experiments.scoreboard import SCOREBOARD, scoreboard
+    from amr_lib.experiments.scoreboard import SCOREBOARD, markdown, scoreboard
+    from amr_lib.storage.atomic import atomic_write
 
     if not Path(args.data).is_dir():
         raise FileNotFoundError(f"{args.data}: no such folder of committed results")
     rows = scoreboard(args.data)
     out = Path(args.out) / SCOREBOARD
     write_json(out, rows)
+    atomic_write(out.with_suffix(".md"),
+                 lambda temporary: temporary.write_text(markdown(rows), encoding="utf-8"))
     # beside it, as every committed result in book/data has its provenance
     command = f"amr experiment scoreboard --data {args.data} --out {args.out}"
     write_json(out.with_name(out.stem + ".provenance.json"), provenance(command, 0.0))
