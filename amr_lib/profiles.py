@@ -56,9 +56,13 @@ class RetrievalSetup:
 
     @classmethod
     def quick(cls) -> RetrievalSetup:
-        """Sized to train in minutes on 2 CPU cores (see Chapter 4)."""
+        """Sized to train in minutes on 2 CPU cores (see Chapter 4): the quick model at lr
+        3e-4 until validation average mAP has not improved for 10 epochs (at most 80). At
+        30 fixed epochs the best epoch was the 29th, still rising; with this rule a run
+        stops on its plateau (about epoch 50-70 on the quick profile), 10 epochs after its
+        best one."""
         return cls(train_segments=1000, valid_segments=160, test_segments=320, model="quick",
-                   epochs=30, lr=3e-4)
+                   epochs=80, lr=3e-4, patience=10)
 
 
 @dataclass(frozen=True)

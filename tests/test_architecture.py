@@ -20,7 +20,8 @@ LAYERS = (
     ("simulation", ("amr_lib.simulation", "amr_lib.profiles", "amr_lib.sed.recordings")),
     ("features", ("amr_lib.features",)),
     ("models", ("amr_lib.model", "amr_lib.baseline", "amr_lib.train", "amr_lib.numerics")),
-    ("evaluation", ("amr_lib.presence", "amr_lib.sed.detectors", "amr_lib.retrieve")),
+    ("evaluation", ("amr_lib.presence", "amr_lib.sed.detectors", "amr_lib.sed.crnn",
+                    "amr_lib.retrieve")),
     ("runs", ("amr_lib.runs",)),
     ("experiments", ("amr_lib.experiments",)),
     # the package itself re-exports Retriever and Moment (on first use, so it loads nothing)
