@@ -51,9 +51,12 @@ SED = {"classes": 37, "recordings": {"test": 320},
        "methods": {"am-detr": sed_report(0.154, 1.0),
                    "am-detr-absent": sed_report(0.171, 0.79),
                    "supervised": sed_report(0.257, 0.21),
+                   "crnn": sed_report(0.3, 0.2),
                    "sliding-window": sed_report(0.159, 0.37, tuned=0.33)},
-       "share_of_supervised": {"am-detr": 0.3875, "am-detr-absent": 0.4208,
-                               "sliding-window": 0.3943}}
+       "share_of": {"supervised": {"am-detr": 0.3875, "am-detr-absent": 0.4208,
+                                   "sliding-window": 0.3943},
+                    "crnn": {"am-detr": 0.5, "am-detr-absent": 0.55, "sliding-window": 0.52}},
+       "crnn": {"best_epoch": 12, "epochs": 18}}
 
 
 # 8.1
@@ -235,23 +238,25 @@ def test_sed_frames_label_absent_classes_and_show_scores_from_zero_to_one():
 def test_f1_curves_put_the_sliding_window_on_its_own_panel():
     fig = chapter.plot_f1_curves(SED["methods"])
     scores, cosine = fig.axes
-    assert len(scores.lines) == 3 * 2 and len(cosine.lines) == 1 * 2   # curve + tuned line
-    assert cosine.lines[0].get_label() == "sliding window (SED-CLAP)"
+    assert len(scores.lines) == 4 * 2 and len(cosine.lines) == 1 * 2   # curve + tuned line
+    assert cosine.lines[0].get_label() == "sliding window (cosine, median filter)"
     assert cosine.lines[1].get_xdata()[0] == 0.33
-    assert scores.get_ylabel() == "test F1 (micro, 1 s frames)"
+    assert scores.get_ylabel() == "test F1 (micro, one frame a second)"
     assert [t.get_text() for t in fig.legends[0].get_texts()] == list(
         chapter.SED_LABELS.values())
 
 
 def test_sed_table_and_values_read_every_detector():
-    table = chapter.sed_table(SED["methods"], SED["share_of_supervised"])
+    table = chapter.sed_table(SED["methods"], SED["share_of"])
     assert table.index.name == "detector"
-    assert table.loc["supervised frame classifier", "share"] == "-"
+    assert table.loc["linear probe (supervised)", "of CRNN"] == "-"
     assert table.loc["AM-DETR (paper's)"].tolist() == ["0.50", "0.154", "0.100", "0.700",
-                                                       "0.70", "0.164", "1.00", "39%"]
+                                                       "0.70", "0.164", "1.00", "50%", "39%"]
     values = chapter.sed_values(SED)
-    assert values["sed_absent_share"] == "42%" and "sed_supervised_share" not in values
+    assert values["sed_absent_share"] == "55%" and values["sed_absent_share_probe"] == "42%"
+    assert "sed_supervised_share" not in values and "sed_crnn_share" not in values
     assert values["sed_sliding_flat"] == "0.37" and values["sed_detr_tuned"] == "0.164"
     assert values["flattest"] == "AM-DETR (paper's)"
+    assert values["sed_crnn_epoch"] == "12 of 18"
     assert (values["sed_classes"], values["sed_recordings"]) == (37, 320)
-    assert len(values) == 4 * 3 + 3 + 5
+    assert len(values) == 5 * 3 + 3 * 2 + 6

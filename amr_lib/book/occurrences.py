@@ -31,15 +31,16 @@ MODEL_NAMES = {"paper": "paper's (single moments)", "mixed": "several moments"}
 CASTELLA_VALIDATION = Path("annotations") / "castella_val_release.jsonl"
 CUT_S = 60                                       # moment lengths and gaps shown up to this
 SED_LABELS = {"am-detr": "AM-DETR (paper's)", "am-detr-absent": "AM-DETR (absent pairs)",
-              "supervised": "supervised frame classifier",
+              "supervised": "linear probe (supervised)",
+              "crnn": "CRNN (supervised, log-mels)",
               "sliding-window": "sliding window (cosine, median filter)"}
 SED_COLORS = {"am-detr": "#264653", "am-detr-absent": "#2a9d8f", "supervised": "#e76f51",
-              "sliding-window": "#e9c46a"}
+              "crnn": "#9b2226", "sliding-window": "#e9c46a"}
 SED_KEYS = {"am-detr": "detr", "am-detr-absent": "absent", "sliding-window": "sliding",
-            "supervised": "supervised"}         # detector -> its glued names' part
+            "supervised": "supervised", "crnn": "crnn"}   # detector -> glued names' part
 SED_TABLE_KEY = ("default, tuned: thresholds; F1, P, R: at the default threshold\n"
                  "flat: share of thresholds with F1 within 90 % of the best\n"
-                 "share: tuned F1 as a share of the supervised one")
+                 "of CRNN, of probe: tuned F1 as a share of each supervised reference's")
 
 
 # 8.1 Is the sound there at all?
@@ -288,17 +289,23 @@ def plot_f1_curves(methods: Mapping[str, Mapping[str, Any]]) -> Figure:
         ax.plot(curve["threshold"], curve["f1"], "o-", ms=3, color=SED_COLORS[name],
                 label=SED_LABELS[name])
         ax.axvline(report["tuned_threshold"], color=SED_COLORS[name], ls=":", lw=1)
-    axes[0].set(xlabel="score threshold", ylabel="test F1 (micro, 1 s frames)")
+    axes[0].set(xlabel="score threshold", ylabel="test F1 (micro, one frame a second)")
     axes[1].set(xlabel="cosine similarity threshold")
-    fig.legend(loc="outside lower center", ncols=4, fontsize=8)
+    fig.legend(loc="outside lower center", ncols=3, fontsize=8)
     return fig
 
 
-def sed_table(methods: Mapping[str, Mapping[str, Any]], shares: Mapping[str, float]
-              ) -> pd.DataFrame:
+def sed_table(methods: Mapping[str, Mapping[str, Any]],
+              share_of: Mapping[str, Mapping[str, float]]) -> pd.DataFrame:
     """Per detector: default and tuned thresholds, F1, precision and recall at the
-    default, F1 at the tuned one, the flat share and the tuned F1 as a share of the
-    supervised one (columns explained by :data:`SED_TABLE_KEY`)."""
+    default, F1 at the tuned one, the flat share and the tuned F1 as a share of each
+    supervised reference's (``share_of[reference][detector]``; columns explained by
+    :data:`SED_TABLE_KEY`)."""
+
+    def share(reference: str, name: str) -> str:
+        value = share_of.get(reference, {}).get(name)
+        return f"{value:.0%}" if value is not None else "-"
+
     table = pd.DataFrame({SED_LABELS[name]: {
                               "default": f"{r['default_threshold']:.2f}",
                               "F1": f"{r['default']['f1']:.3f}",
@@ -307,7 +314,8 @@ def sed_table(methods: Mapping[str, Mapping[str, Any]], shares: Mapping[str, flo
                               "tuned": f"{r['tuned_threshold']:.2f}",
                               "F1 tuned": f"{r['tuned']['f1']:.3f}",
                               "flat": f"{r['f1_flat_share']:.2f}",
-                              "share": f"{shares[name]:.0%}" if name in shares else "-"}
+                              "of CRNN": share("crnn", name),
+                              "of probe": share("supervised", name)}
                           for name, r in methods.items()}).T
     return table.rename_axis("detector")
 
@@ -315,20 +323,24 @@ def sed_table(methods: Mapping[str, Mapping[str, Any]], shares: Mapping[str, flo
 def sed_values(result: Mapping[str, Any]) -> dict[str, Any]:
     """The prose's numbers of the committed SED run: per detector (``sed_<key>_...``,
     keys of :data:`SED_KEYS`) F1 at the default and tuned thresholds, the flat share and
-    the share of the supervised F1; the paper's AM-DETR's precision and recall; the
-    flattest detector, and the numbers of classes and test recordings."""
-    methods, shares = result["methods"], result["share_of_supervised"]
+    the share of the CRNN's tuned F1 (``_share``) and of the linear probe's
+    (``_share_probe``); the paper's AM-DETR's precision and recall; the flattest detector,
+    the CRNN's best epoch, and the numbers of classes and test recordings."""
+    methods, share_of = result["methods"], result["share_of"]
     values: dict[str, Any] = {}
     for name, key in SED_KEYS.items():
         r = methods[name]
         values |= {f"sed_{key}_default": f"{r['default']['f1']:.3f}",
                    f"sed_{key}_tuned": f"{r['tuned']['f1']:.3f}",
                    f"sed_{key}_flat": f"{r['f1_flat_share']:.2f}"}
-        if name in shares:
-            values[f"sed_{key}_share"] = f"{shares[name]:.0%}"
+        if name in share_of["crnn"]:
+            values[f"sed_{key}_share"] = f"{share_of['crnn'][name]:.0%}"
+            values[f"sed_{key}_share_probe"] = f"{share_of['supervised'][name]:.0%}"
     detr = methods["am-detr"]["default"]
     flattest = max(methods, key=lambda name: methods[name]["f1_flat_share"])
     return values | {"sed_detr_precision": f"{detr['precision']:.3f}",
                      "sed_detr_recall": f"{detr['recall']:.3f}",
                      "sed_classes": result["classes"], "flattest": SED_LABELS[flattest],
+                     "sed_crnn_epoch": f"{result['crnn']['best_epoch']} of "
+                                       f"{result['crnn']['epochs']}",
                      "sed_recordings": result["recordings"]["test"]}

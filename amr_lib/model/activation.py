@@ -1,8 +1,12 @@
-"""QD-DETR's PReLU with a cheaper CPU backward, equal to ``nn.PReLU`` bit for bit.
+"""QD-DETR's PReLU computed through leaky-ReLU kernels, equal to ``nn.PReLU`` bit for bit.
 
-On the CPU, PyTorch's PReLU backward (``_prelu_kernel_backward``) was the largest cost of
-an AM-DETR training step after the matrix products: 7 % of a paper-configuration step on
-2 threads, 11 ms per call on a (64, 61, 1024) activation (``benchmarks/train_speed.py``).
+It was written because PyTorch's PReLU backward (``_prelu_kernel_backward``) once profiled
+at 7 % of a paper-configuration CPU step (11 ms per call on a (64, 61, 1024) activation).
+The committed same-run measurement (``benchmarks/results/train_speed.json``,
+``speedup_bought_by.prelu``) shows no gain from it today (0.994x), so it is not a speed-up;
+it stays until a same-run benchmark on an idle machine decides, because swapping it for
+``nn.PReLU`` must first be shown to keep every trained number (the committed results are
+keyed on the numerics fingerprint).
 With one slope per layer (QD-DETR's), PReLU is a leaky ReLU whose slope is learned, so
 the forward pass and the input gradient are PyTorch's vectorised leaky-ReLU kernels, and
 the slope's gradient is ``sum(min(x, 0) * grad)``: the same products, summed in the same
