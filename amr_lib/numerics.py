@@ -74,9 +74,10 @@ def compute_fingerprint() -> str:
     digest = hashlib.sha256(feature_numerics().encode())
     config = TrainingConfig(epochs=2, batch_size=8, lr=1e-3, device="cpu",
                             eval_batch_size=64)
-    with torch.random.fork_rng(devices=[]), tempfile.TemporaryDirectory() as folder:
+    with torch.random.fork_rng(), tempfile.TemporaryDirectory() as folder:
+        # in this process alone, also under torchrun: every rank computes the same probe
         result = train_am_detr(tiny_model_config(), tiny_split(24, 0), tiny_split(8, 1),
-                               config, Path(folder), progress=False)
+                               config, Path(folder), progress=False, distributed=False)
         for name, tensor in sorted(result.model.state_dict().items()):
             digest.update(name.encode() + tensor.detach().numpy().tobytes())
         for prediction in predict_split(result.model, tiny_split(8, 2)):

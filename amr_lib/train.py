@@ -120,18 +120,19 @@ def autocast(device: torch.device, precision: str) -> contextlib.AbstractContext
 def train_am_detr(model_config: AMDETRConfig, train: MomentSplit, valid: MomentSplit,
                   config: TrainingConfig, out_dir: str | Path,
                   extra: dict[str, Any] | None = None, stop_after: int | None = None,
-                  progress: bool = True) -> TrainResult:
+                  progress: bool = True, distributed: bool = True) -> TrainResult:
     """Train (or resume, when ``out_dir/last.ckpt`` exists) and return the best model.
 
     ``model_config``'s input widths are set from the data. ``extra`` is stored in every
     checkpoint (e.g. the feature encoder's reference, so a checkpoint can go from raw audio
     to moments). ``stop_after`` ends the run after that many epochs in total, as an
-    interruption would (for tests and time-boxed runs). With ``config.patience`` the run
+    interruption would (for tests and time-boxed runs). ``distributed=False`` trains in this
+    process alone even under ``torchrun`` (the numerics probe). With ``config.patience`` the run
     ends once validation average mAP has not improved for that many epochs, so its best
     epoch lies ``patience`` epochs before its last (unless it reached ``config.epochs``).
     """
     out_dir = Path(out_dir)
-    rank, world = _distributed()
+    rank, world = _distributed() if distributed else (0, 1)
     device = resolve_device(config.device)
     if world > 1 and device.type == "cuda":
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))

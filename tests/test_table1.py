@@ -84,8 +84,9 @@ def test_a_live_rerun_repeats_its_committed_seed_exactly(experiment):
     assert [entry["seed"] for entry in detr["per_seed"]] == [0, 1]
     seed1 = detr["per_seed"][1]
     assert live_check("am-detr", seed1, detr, provenance, seed=1).passed
-    assert not live_check("am-detr", detr["per_seed"][0], detr, provenance, seed=1).passed \
-        or detr["per_seed"][0]["mAP"] == seed1["mAP"]
+    seed0 = detr["per_seed"][0]          # another seed's values pass only where they agree
+    agree = all(abs(seed0[m] - seed1[m]) <= 0.05 for m in METRICS)
+    assert live_check("am-detr", seed0, detr, provenance, seed=1).passed == agree
     for metric in METRICS:      # the per-query values average to the reported metric
         assert np.mean(seed1["queries"][metric]) == pytest.approx(seed1[metric], abs=0.01)
 

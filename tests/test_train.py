@@ -99,11 +99,11 @@ def test_patience_stops_a_run_that_no_longer_improves(tmp_path, splits):
     again = train_am_detr(tiny_model_config(), train, valid, frozen, tmp_path,
                           progress=False)
     assert len(again.history) == 3
-    # a learning run with the same patience goes on while it improves
-    learning = TrainingConfig(epochs=4, batch_size=8, lr=1e-3, device="cpu", patience=3)
-    ran = train_am_detr(tiny_model_config(), train, valid, learning, tmp_path / "learns",
-                        progress=False)
-    assert len(ran.history) == 4
+    # more patience, a longer wait on the same flat curve
+    patient = TrainingConfig(epochs=10, batch_size=8, lr=0.0, device="cpu", patience=5)
+    waited = train_am_detr(tiny_model_config(), train, valid, patient, tmp_path / "patient",
+                           progress=False)
+    assert [row["epoch"] for row in waited.history] == [1, 2, 3, 4, 5, 6]
     assert "patience" not in CONFIG.to_json() and frozen.to_json()["patience"] == 2
     with pytest.raises(ValueError, match="patience"):
         TrainingConfig(patience=0)

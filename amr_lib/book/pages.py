@@ -173,6 +173,8 @@ def live_checks(checks: Sequence[LiveCheck]) -> pd.DataFrame:
 
 def live_summary(checks: Sequence[LiveCheck]) -> str:
     """One sentence for all ``checks``: that they repeat, or why they could not compare."""
+    if not checks:
+        return "No live value to check."
     if all(check.passed for check in checks):
         return (f"All {len(checks)} live values repeat their committed seeds (within "
                 f"{LIVE_TOLERANCE} points, numerics {checks[0].live_numerics}).")

@@ -156,6 +156,8 @@ def live_check_text(checks: Sequence[LiveCheck], run: LiveTransfer | None) -> st
     """What the prose says of the live check of the seed-0 cells."""
     if run is None:
         return "none (no AMR_DATA_ROOT)"
+    if not checks:
+        return "none (no AM-DETR seed-0 cell in this run)"
     if all(check.passed for check in checks):
         return (f"all {len(checks)} repeat their committed values ({run.read_back} of them "
                 "scored from the prediction files)")

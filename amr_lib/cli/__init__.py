@@ -11,7 +11,8 @@
   --features DIR ...`` (released features) and ``amr predict`` (Lighthouse predictions by
   AM-DETR or the baseline, from audio or released features);
 - :mod:`~amr_lib.cli.experiments`: ``amr experiment table1 | ablations | sed | occurrences
-  | transfer`` (the book's studies as JSON with provenance);
+  | transfer`` (the book's studies as JSON with provenance) and ``amr experiment
+  scoreboard`` (the paper's claims judged on the committed results);
 - :mod:`~amr_lib.cli.use`: ``amr retrieve --checkpoint CKPT AUDIO QUERY [QUERY ...]``
   (moments per query, ``--json``, ``--plot``) and ``amr demo`` (a Gradio page).
 

@@ -14,7 +14,6 @@ from amr_lib.corpora import BACKGROUND_KINDS, CLIP_KINDS, CorpusSpec
 from amr_lib.corpora.base import SPLITS
 from amr_lib.lighthouse_jsonl import read_annotations, read_predictions
 from amr_lib.metrics import evaluate
-from amr_lib.sed.scoring import DEFAULT_THRESHOLD, evaluate_sed
 from amr_lib.simulation.algorithm import SimulationConfig
 from amr_lib.simulation.clotho_moment import read_split, simulate_split, write_split
 
@@ -42,7 +41,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     evaluate_sed_parser.add_argument("annotations", help="reference JSONL (relevant_windows)")
     evaluate_sed_parser.add_argument("predictions",
                                      help="prediction JSONL (pred_relevant_windows)")
-    evaluate_sed_parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
+    # 0.5 is sed.scoring.DEFAULT_THRESHOLD, written here so `amr` starts without sklearn
+    evaluate_sed_parser.add_argument("--threshold", type=float, default=0.5,
                                      help="a moment counts above this score "
                                           "(default %(default)s)")
     evaluate_sed_parser.add_argument("--json", action="store_true",
@@ -129,6 +129,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _evaluate_sed(args: argparse.Namespace) -> int:
+    from amr_lib.sed.scoring import evaluate_sed  # scikit-learn: only when asked
+
     report = evaluate_sed(read_annotations(args.annotations),
                           read_predictions(args.predictions), args.threshold)
     if args.json:

@@ -30,6 +30,7 @@ from typing import Any
 from amr_lib.experiments.evidence import per_query
 from amr_lib.experiments.results import METRICS, read_rows, seed_entry, write_json
 from amr_lib.experiments.table1 import encoders_for, run_baseline, summary_row
+from amr_lib.numerics import fingerprint
 from amr_lib.profiles import Profile
 from amr_lib.runs.chain import (
     simulated,
@@ -95,11 +96,14 @@ def points(study: str, grid: AblationGrid, base: Profile) -> list[Point]:
 def point_report(point: Point, base: Profile, seed: int, out_dir: Path,
                  clap_model: str | None = None, device: str = "auto",
                  epochs: int | None = None, progress: bool = False) -> dict[str, Any]:
-    """``{"report": metrics, "queries": per-query values, "seconds": s}`` of ``point`` for
-    training seed ``seed``, read from ``out_dir/points/`` or computed and written there."""
+    """``{"report": metrics, "queries": per-query values, "seconds": s, "numerics":
+    fingerprint}`` of ``point`` for training seed ``seed``, read from ``out_dir/points/``
+    when it was made under this machine's numerics, else computed and written there."""
     path = out_dir / POINTS / f"{point.name}_seed{seed}.json"
     if path.exists():
-        return json.loads(path.read_text(encoding="utf-8"))
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        if stored.get("numerics") == fingerprint():   # else made by other numbers: redo
+            return stored
     started = time.perf_counter()
     profile = point.profile(base)
     if point.method == "baseline":
@@ -112,7 +116,7 @@ def point_report(point: Point, base: Profile, seed: int, out_dir: Path,
     queries = per_query(simulated(profile, "test").annotations, predictions, METRICS)
     result = {"report": report,
               "queries": {k: [round(float(v), 2) for v in q] for k, q in queries.items()},
-              "seconds": round(time.perf_counter() - started, 1)}
+              "seconds": round(time.perf_counter() - started, 1), "numerics": fingerprint()}
     write_json(path, result)
     return result
 

@@ -129,6 +129,10 @@ class LiveCheck:
             return (f"{self.what}: the live run repeats the committed one "
                     f"(every metric within {LIVE_TOLERANCE} points; numerics "
                     f"{self.live_numerics}).")
+        if self.comparable:
+            return (f"{self.what}: the live run does NOT repeat the committed one under the "
+                    f"same numerics {self.live_numerics} (largest gap "
+                    f"{max(self.gaps.values()):.2f} points).")
         made = (f"numerics {self.committed_numerics}" if self.committed_numerics
                 else "before numerics fingerprints were recorded")
         largest = max(self.gaps.values(), default=0.0)

@@ -41,15 +41,16 @@ class Claim:
     untestable: str = ""
 
 
-def _table_row(rows: Rows, key: tuple) -> Mapping[str, Any]:
+def _table_row(rows: Rows, key: tuple) -> Mapping[str, Any] | None:
     method, features = key
-    return next(r for r in rows if r["method"] == method and r["features"] == features)
+    return next((r for r in rows if r["method"] == method and r["features"] == features),
+                None)
 
 
-def _study_row(rows: Rows, key: tuple) -> Mapping[str, Any]:
+def _study_row(rows: Rows, key: tuple) -> Mapping[str, Any] | None:
     study, value, method = key
-    return next(r for r in rows
-                if r["study"] == study and r["value"] == value and r["method"] == method)
+    return next((r for r in rows if r["study"] == study and r["value"] == value
+                 and r["method"] == method), None)
 
 
 DETR, BASE, UNTRAINED = ("am-detr", "contrastive"), ("baseline", "contrastive"), (
@@ -121,7 +122,12 @@ def score(claim: Claim, data: Path) -> dict[str, Any]:
         return {**row, "verdict": "unresolved", "reason": f"{claim.source} is not committed"}
     rows = json.loads(path.read_text(encoding="utf-8"))
     pick = _pick(claim.source)
-    difference = compare_rows(pick(rows, claim.a), pick(rows, claim.b), claim.metric)
+    a, b = pick(rows, claim.a), pick(rows, claim.b)
+    if a is None or b is None:
+        missing = claim.a if a is None else claim.b
+        return {**row, "verdict": "unresolved",
+                "reason": f"{claim.source} has no row {', '.join(map(str, missing))}"}
+    difference = compare_rows(a, b, claim.metric)
     if difference is None:
         return {**row, "verdict": "unresolved",
                 "reason": f"{claim.source} holds no per-query values (made before they were "
@@ -144,8 +150,7 @@ def markdown(rows: Sequence[Mapping[str, Any]]) -> str:
         ours = ("" if row["ours"] is None else
                 f"{row['ours']:+.2f} [{row['ci_low']:+.2f}, {row['ci_high']:+.2f}]")
         where = f"{row['profile']}, {row['metric']}" if row["profile"] else ""
-        verdict = row["verdict"] if row["verdict"] != "not tested here" else (
-            f"not tested here: {row['reason']}")
+        verdict = f"{row['verdict']}: {row['reason']}" if row["reason"] else row["verdict"]
         lines.append(f"| {row['claim']} | {row['paper_value']} ({row['paper_section']}) | "
                      f"{where} | {ours} | {verdict} |")
     return "\n".join(lines) + "\n"

@@ -115,11 +115,11 @@ def _curve(reference: np.ndarray, detector: Detector, thresholds: np.ndarray
 
 def _report(reference: np.ndarray, detector: Detector, curve: dict[str, np.ndarray],
             default: float, tuned: float) -> dict[str, Any]:
-    return {"default_threshold": round(default, 4), "tuned_threshold": round(tuned, 4),
+    return {"default_threshold": round(default, 6), "tuned_threshold": round(tuned, 6),
             "default": micro_scores(reference, _decisions(detector, default)),
             "tuned": micro_scores(reference, _decisions(detector, tuned)),
             "f1_flat_share": f1_spread(curve),
-            "curve": {key: [round(float(v), 4) for v in values]
+            "curve": {key: [round(float(v), 6) for v in values]
                       for key, values in curve.items()}}
 
 

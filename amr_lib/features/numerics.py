@@ -52,7 +52,7 @@ def compute_feature_numerics(text_encoder: TextEncoder | None = None) -> str:
     digest = hashlib.sha256()
     config = AudioEncoderConfig()
     rate = config.sample_rate
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng():
         model = untrained_model(config, seed=0)
         digest.update(embed_windows(model, probe_clip(rate), rate,
                                     WindowConfig(1.0, 1.0)).tobytes())

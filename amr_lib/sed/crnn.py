@@ -14,7 +14,8 @@ naming it; the usual recipe (the DCASE SED baselines) is a CRNN, and this is a s
   recordings, scored by the frame rule of :mod:`amr_lib.sed.scoring`.
 
 Its score for second ``t`` of a recording is the probability of the 100 ms frame that
-starts at ``t``: the instants the authors' frame rule scores.
+starts at ``t`` (trained on the label at that frame's centre, 50 ms later): the instants
+the authors' frame rule scores, to within half a frame.
 """
 
 from __future__ import annotations
