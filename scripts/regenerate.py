@@ -1,0 +1,115 @@
+"""Regenerate the committed results of book/data under this machine's numerics.
+
+Each study is the `amr experiment` command its provenance names; its output is copied into
+book/data (with its provenance beside it), and the scoreboard is rebuilt after each one.
+A study whose committed provenance already carries this machine's numerics fingerprint is
+skipped, and every study resumes from the cache and from its output folder, so a
+regeneration of several CPU hours spans sessions: run the same command again.
+
+    python scripts/regenerate.py                    # every study, cheapest first
+    python scripts/regenerate.py --only sed table1_quick --runs /work/runs/regen
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "book" / "data"
+
+
+@dataclass(frozen=True)
+class Study:
+    name: str
+    arguments: tuple[str, ...]      # after `amr experiment`, without --out
+    result: str                     # the file the study writes in its output folder
+    target: str                     # where it goes in book/data (a file or a folder)
+
+    def committed_provenance(self) -> Path:
+        target = DATA / self.target
+        if target.suffix == ".json":
+            return target.with_name(target.stem + ".provenance.json")
+        return target / "provenance.json"
+
+
+STUDIES = (
+    Study("sed", ("sed", "--profile", "quick"), "sed.json", "sed_quick.json"),
+    Study("table1_quick", ("table1", "--profile", "quick", "--seeds", "3"), "table1.json",
+          "table1_quick.json"),
+    Study("occurrences", ("occurrences", "--profile", "quick"), "occurrences.json",
+          "occurrences_quick"),
+    Study("table1_real-sounds", ("table1", "--profile", "real-sounds", "--seeds", "3"),
+          "table1.json", "table1_real-sounds.json"),
+    Study("transfer_real0", ("transfer", "--seeds", "1", "--trained-on", "real-sounds",
+                             "--no-mix"), "transfer.json", "transfer_real-sounds_seed0"),
+    Study("transfer", ("transfer", "--seeds", "3"), "transfer.json", "transfer.json"),
+    Study("ablations", ("ablations", "--profile", "quick", "--seeds", "3", "--data-scales",
+                        "0.125,0.25,0.5,1,2"), "ablations.json", "ablations_quick.json"),
+)
+
+
+def fingerprint() -> str:
+    from amr_lib.numerics import fingerprint as compute
+
+    return compute()
+
+
+def is_current(study: Study, here: str) -> bool:
+    path = study.committed_provenance()
+    if not path.is_file():
+        return False
+    numerics = json.loads(path.read_text(encoding="utf-8")).get("numerics") or {}
+    return numerics.get("fingerprint") == here
+
+
+def run(study: Study, runs: Path) -> None:
+    out = runs / study.name
+    command = [str(Path(sys.executable).with_name("amr")), "experiment", *study.arguments,
+               "--out", str(out)]
+    print("$", " ".join(command), flush=True)
+    subprocess.run(command, check=True, cwd=ROOT)
+    target = DATA / study.target
+    if target.suffix == ".json":                  # one file and its provenance beside it
+        shutil.copyfile(out / study.result, target)
+        shutil.copyfile(out / "provenance.json", study.committed_provenance())
+    else:                                         # a folder: result, provenance, predictions
+        if target.exists():
+            shutil.rmtree(target)
+        target.mkdir(parents=True)
+        for name in (study.result, "provenance.json"):
+            shutil.copyfile(out / name, target / name)
+        if (out / "predictions").is_dir():
+            shutil.copytree(out / "predictions", target / "predictions")
+    subprocess.run([str(Path(sys.executable).with_name("amr")), "experiment", "scoreboard"],
+                   check=True, cwd=ROOT)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", nargs="+", choices=[s.name for s in STUDIES],
+                        help="these studies only (default: all, cheapest first)")
+    parser.add_argument("--runs", type=Path, default=ROOT.parent / "runs" / "regenerate",
+                        help="output folders of the studies (kept: a rerun resumes there)")
+    parser.add_argument("--force", action="store_true",
+                        help="rerun studies already made under this machine's numerics")
+    args = parser.parse_args()
+    here = fingerprint()
+    print(f"numerics fingerprint {here}")
+    for study in STUDIES:
+        if args.only and study.name not in args.only:
+            continue
+        if is_current(study, here) and not args.force:
+            print(f"{study.name}: committed under {here} already")
+            continue
+        run(study, args.runs)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
