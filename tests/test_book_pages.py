@@ -111,7 +111,9 @@ def test_live_checks_table_requires_each_check_and_says_what_it_showed():
     assert table.loc["b", "committed numerics"] == "not recorded"
     assert table.loc["b", "largest gap"] == "5.00"
     assert live_summary([repeats]).startswith("All 1 live values repeat")
-    assert "before numerics fingerprints were recorded" in live_summary([repeats, elsewhere])
+    said = live_summary([repeats, elsewhere])
+    assert "before numerics fingerprints were recorded" in " ".join(said.split())
+    assert all(len(line) <= 72 for line in said.splitlines())     # fits the code box
     with pytest.raises(AssertionError, match="does not repeat"):
         live_checks([LiveCheck("c", {"mAP": 40.0}, {"mAP": 40.1}, "f1", "f1")])
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -176,9 +177,10 @@ def live_summary(checks: Sequence[LiveCheck]) -> str:
     if not checks:
         return "No live value to check."
     if all(check.passed for check in checks):
-        return (f"All {len(checks)} live values repeat their committed seeds (within "
-                f"{LIVE_TOLERANCE} points, numerics {checks[0].live_numerics}).")
-    return next(check.sentence() for check in checks if not check.passed)
+        return textwrap.fill(f"All {len(checks)} live values repeat their committed seeds "
+                             f"(within {LIVE_TOLERANCE} points, numerics "
+                             f"{checks[0].live_numerics}).", COMMAND_WIDTH)
+    return next(check.sentence(COMMAND_WIDTH) for check in checks if not check.passed)
 
 
 def claims_table(board: Sequence[Mapping[str, Any]], sources: Sequence[str | None]

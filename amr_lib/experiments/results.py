@@ -14,6 +14,7 @@ import json
 import os
 import platform
 import subprocess
+import textwrap
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -123,8 +124,12 @@ class LiveCheck:
                                  f"(live, committed): {moved}")
         return self
 
-    def sentence(self) -> str:
-        """One line for the page: what was compared and what it showed."""
+    def sentence(self, width: int = 72) -> str:
+        """What was compared and what it showed, in lines of at most ``width`` characters
+        (a page's code box)."""
+        return textwrap.fill(self._sentence(), width)
+
+    def _sentence(self) -> str:
         if self.passed:
             return (f"{self.what}: the live run repeats the committed one "
                     f"(every metric within {LIVE_TOLERANCE} points; numerics "
