@@ -2,6 +2,7 @@ import json
 import multiprocessing
 import time
 
+import numpy as np
 import pytest
 
 from amr_lib.storage.cache import ArtifactCache, content_key
@@ -76,3 +77,19 @@ def test_two_processes_filling_one_entry_build_it_once(tmp_path):
         worker.join(timeout=60)
     assert [w.exitcode for w in workers] == [0, 0]
     assert log.read_text().count("built") == 1
+
+
+def test_named_arrays_round_trip_and_are_built_once(tmp_path):
+    calls = []
+
+    def build():
+        calls.append(1)
+        return {"a": np.arange(6, dtype=np.float32).reshape(2, 3), "b": np.array([1, 2])}
+
+    cache = ArtifactCache(tmp_path)
+    first = cache.get_or_build_arrays("arrays", {"k": 1}, build)
+    again = cache.get_or_build_arrays("arrays", {"k": 1}, build)
+    assert len(calls) == 1 and set(again) == {"a", "b"}
+    np.testing.assert_array_equal(again["a"], first["a"])
+    assert again["a"].dtype == np.float32
+    assert cache.path("arrays", {"k": 1}, ".npz").is_file()

@@ -22,7 +22,6 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -100,15 +99,7 @@ class RetrievalSet:
 def _cached(cache: ArtifactCache | None, kind: str, material: dict[str, Any],
             build: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     """Named arrays from an ``.npz`` cache entry (built and saved on a miss)."""
-    def save(arrays: dict[str, np.ndarray], path: Path) -> None:
-        with open(path, "wb") as handle:
-            np.savez(handle, **arrays)
-
-    def load(path: Path) -> dict[str, np.ndarray]:
-        with np.load(path, allow_pickle=False) as stored:
-            return {name: stored[name] for name in stored.files}
-
-    return (cache or ArtifactCache()).get_or_build(kind, material, build, save, load, ".npz")
+    return (cache or ArtifactCache()).get_or_build_arrays(kind, material, build)
 
 
 def _span_audio(corpus: ClipCorpus, clip: TrimmedClip, rate: int, min_samples: int) -> np.ndarray:

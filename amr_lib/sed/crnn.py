@@ -102,16 +102,7 @@ def split_logmels(split: SedSplit, config: CrnnConfig, cache: ArtifactCache | No
             arrays[recipe.vid] = pooled.numpy().astype(np.float32)
         return arrays
 
-    def save(arrays: dict[str, np.ndarray], path) -> None:
-        with open(path, "wb") as handle:
-            np.savez(handle, **arrays)
-
-    def load(path) -> dict[str, np.ndarray]:
-        with np.load(path, allow_pickle=False) as stored:
-            return {name: stored[name] for name in stored.files}
-
-    return (cache or ArtifactCache()).get_or_build("sed_logmels", material, build, save,
-                                                   load, ".npz")
+    return (cache or ArtifactCache()).get_or_build_arrays("sed_logmels", material, build)
 
 
 def frame_s(config: CrnnConfig) -> float:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from filelock import FileLock
 
 from amr_lib.storage.atomic import atomic_write
@@ -81,3 +82,17 @@ class ArtifactCache:
             return json.loads(json.dumps(build(), default=str))
 
         return self.get_or_build(kind, material, build_normalised, save, load, ".json")
+
+    def get_or_build_arrays(self, kind: str, material: Any,
+                            build: Callable[[], dict[str, np.ndarray]]
+                            ) -> dict[str, np.ndarray]:
+        """Named arrays, stored as one ``.npz`` (no pickles)."""
+        def save(arrays: dict[str, np.ndarray], path: Path) -> None:
+            with open(path, "wb") as handle:      # a handle: np.savez would add ".npz"
+                np.savez(handle, **arrays)
+
+        def load(path: Path) -> dict[str, np.ndarray]:
+            with np.load(path, allow_pickle=False) as stored:
+                return {name: stored[name] for name in stored.files}
+
+        return self.get_or_build(kind, material, build, save, load, ".npz")
