@@ -28,7 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from amr_lib.experiments.evidence import per_query
-from amr_lib.experiments.results import METRICS, read_rows, seed_entry, write_json
+from amr_lib.experiments.results import (
+    METRICS,
+    read_rows,
+    rounded_queries,
+    seed_entry,
+    write_json,
+)
 from amr_lib.experiments.table1 import encoders_for, run_baseline, summary_row
 from amr_lib.numerics import fingerprint
 from amr_lib.profiles import Profile
@@ -115,7 +121,7 @@ def point_report(point: Point, base: Profile, seed: int, out_dir: Path,
         report, predictions = run.test_metrics, run.test_predictions
     queries = per_query(simulated(profile, "test").annotations, predictions, METRICS)
     result = {"report": report,
-              "queries": {k: [round(float(v), 2) for v in q] for k, q in queries.items()},
+              "queries": rounded_queries(queries),
               "seconds": round(time.perf_counter() - started, 1), "numerics": fingerprint()}
     write_json(path, result)
     return result

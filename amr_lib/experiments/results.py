@@ -191,6 +191,10 @@ def seed_entry(seed: int | None, report: Mapping[str, float],
     metrics, and its per-query values (percent, 2 decimals) for the evidence rule."""
     entry: dict[str, Any] = {"seed": seed, **{k: report[k] for k in METRICS if k in report}}
     if queries is not None:
-        entry["queries"] = {metric: [round(float(v), 2) for v in values]
-                            for metric, values in queries.items()}
+        entry["queries"] = rounded_queries(queries)
     return entry
+
+
+def rounded_queries(queries: Mapping[str, Sequence[float]]) -> dict[str, list[float]]:
+    """Per-query values as committed: plain floats, percent to 2 decimals."""
+    return {metric: [round(float(v), 2) for v in values] for metric, values in queries.items()}
