@@ -21,7 +21,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from amr_lib.model.activation import PReLU
 from amr_lib.model.dropout import Dropout, dropout
 
 SINE_TEMPERATURE = 10000.0      # the Transformer's sinusoid base
@@ -112,7 +111,7 @@ class FeedForward(nn.Module):
 
     def __init__(self, hidden: int, ffn: int, dropout: float) -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(hidden, ffn), PReLU(), Dropout(dropout),
+        self.net = nn.Sequential(nn.Linear(hidden, ffn), nn.PReLU(), Dropout(dropout),
                                  nn.Linear(ffn, hidden), Dropout(dropout))
         self.norm = nn.LayerNorm(hidden)
 
@@ -128,7 +127,7 @@ class CrossAttentionEncoderLayer(nn.Module):
         self.attention = ProjectedAttention(hidden, heads, dropout)
         self.drop = Dropout(dropout)
         self.norm = nn.LayerNorm(hidden)
-        self.ffn = nn.Sequential(nn.Linear(hidden, ffn), PReLU(), Dropout(dropout),
+        self.ffn = nn.Sequential(nn.Linear(hidden, ffn), nn.PReLU(), Dropout(dropout),
                                  nn.Linear(ffn, hidden))
         self.ffn_drop = Dropout(dropout)
         self.ffn_norm = nn.LayerNorm(hidden)
