@@ -45,8 +45,8 @@ class CrnnConfig:
     freq_pool: int = 4                     # frequency pooling of each block
     rnn: int = 64                          # GRU units per direction
     dropout: float = 0.2
-    epochs: int = 40
-    patience: int = 6                      # epochs without a better validation F1
+    epochs: int = 120                      # a cap; patience normally ends training
+    patience: int = 8                      # epochs without a better validation F1
     batch_size: int = 16
     lr: float = 1e-3
     seed: int = 0
