@@ -22,6 +22,7 @@ from amr_lib.experiments.table1 import read_table
 from amr_lib.runs.chain import (
     feature_encoder,
     prepare,
+    training_config,
     training_tensors,
     with_encoder,
     with_train_scale,
@@ -129,6 +130,19 @@ def test_data_scales_cut_or_add_simulations(tiny_experiment_cache, monkeypatch):
     assert [(a.vid, a.qid) for a in doubled.annotations] == [
         (a.vid, a.qid) for a in whole.annotations + again.annotations]
     assert [a.query for a in again.annotations] != [a.query for a in whole.annotations]
+
+
+def test_every_data_scale_may_train_and_wait_as_many_steps():
+    quick = replace(TINY, retrieval=profiles.RetrievalSetup.quick())
+    setup = quick.retrieval                    # the 1x split: the cap and patience as set
+    assert (setup.epochs, setup.patience) == (80, 10)
+    budget = {scale: training_config(with_train_scale(quick, scale))
+              for scale in (0.125, 0.25, 1.0, 2.0, 4.0)}
+    assert {s: (c.epochs, c.patience) for s, c in budget.items()} == {
+        0.125: (640, 80), 0.25: (320, 40), 1.0: (80, 10), 2.0: (40, 5), 4.0: (20, 3)}
+    # an explicit cap counts epochs of the split too; a third of an epoch rounds up to one
+    assert training_config(with_train_scale(quick, 4.0), epochs=1).epochs == 1
+    assert training_config(with_train_scale(quick, 0.5), epochs=3).epochs == 6
 
 
 def test_train_scale_must_be_a_share_or_a_whole_number():

@@ -217,27 +217,42 @@ def test_data_summary_mentions_the_largest_scale_only_beyond_the_split():
     assert chapter.data_summary(by_scale(stops)).endswith("from 40.0 to 60.0 on this profile")
 
 
-def fake_result(scale):
+def fake_run(scale, queries=96):
     history = [{"epoch": e, "loss_total": scale / e, "valid_mAP": 10.0 * e * scale}
                for e in (1, 2, 3)]
-    return SimpleNamespace(history=history, best_epoch=3, best_metrics={"mAP": 30.0 * scale})
+    result = SimpleNamespace(history=history, best_epoch=2,
+                             best_metrics={"mAP": 30.0 * scale})
+    return SimpleNamespace(result=result, queries={"train": queries},
+                           config=SimpleNamespace(batch_size=32, epochs=80, patience=10))
 
 
-def test_training_curves_figure_has_loss_and_validation_panels():
-    fig = chapter.plot_training_curves({"small": fake_result(0.5), "full": fake_result(1.0)})
+def test_training_curves_figure_has_loss_and_validation_panels_over_steps():
+    fig = chapter.plot_training_curves({"small": fake_run(0.5, queries=12),
+                                        "full": fake_run(1.0)})
     loss, valid = fig.axes
     assert loss.get_yscale() == "log" and len(loss.lines) == 2
     assert len(valid.lines) == 4                        # a curve and a star per run
     assert valid.get_ylabel() == "validation average mAP (%)"
+    assert valid.get_xlabel() == loss.get_xlabel() == "optimisation steps"
+    # 12 queries in batches of 32: one step an epoch; 96: three
+    assert list(valid.lines[0].get_xdata()) == [1, 2, 3]
+    assert list(valid.lines[2].get_xdata()) == [3, 6, 9]
+    assert list(valid.lines[3].get_xdata()) == [6]       # the full run's best epoch, 2
     assert [t.get_text() for t in valid.get_legend().get_texts()] == ["small", "full"]
     assert readable(fig)
     plt.close(fig)
 
 
 def test_training_numbers_are_the_glued_texts():
-    run = SimpleNamespace(result=fake_result(1.0), queries={"train": 96})
-    assert chapter.training_numbers(run) == {"best_map": "30.00", "final_loss": "0.33",
-                                             "queries": 96}
+    assert chapter.training_numbers(fake_run(1.0)) == {
+        "best_map": "30.00", "final_loss": "0.33", "queries": 96, "epochs": "2 of 3",
+        "budget": "80 epochs, patience 10", "stop": "stopped on a plateau of validation mAP"}
+    capped = fake_run(1.0)
+    capped.config.epochs = 3                             # its 3 epochs were all it could take
+    assert chapter.training_numbers(capped)["stop"] == "reached its cap"
+    assert "data, not of optimisation" in chapter.optimisation_reading(fake_run(0.5),
+                                                                       fake_run(1.0))
+    assert "may still be optimisation" in chapter.optimisation_reading(fake_run(0.5), capped)
 
 
 # --- the features study -------------------------------------------------------------------

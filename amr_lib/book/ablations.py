@@ -11,6 +11,7 @@ is a ``(T,)`` cosine similarity per frame, one frame every ``hop_s`` seconds; a 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from itertools import pairwise
 from typing import Any
@@ -25,7 +26,6 @@ from amr_lib.book.pages import Committed, committed, spread_cells
 from amr_lib.experiments.ablations import study_rows
 from amr_lib.lighthouse_jsonl import MomentAnnotation
 from amr_lib.runs.chain import ProfileRun
-from amr_lib.train import TrainResult
 from amr_lib.viz import plot_spectrogram
 
 Row = Mapping[str, Any]
@@ -264,30 +264,55 @@ def data_summary(by_scale: Mapping[float, Row]) -> str:
             f"on this profile{more}")
 
 
-def plot_training_curves(results: Mapping[str, TrainResult],
+def plot_training_curves(runs: Mapping[str, ProfileRun],
                          colors: Sequence[str] = ("#e9c46a", "#264653")) -> Figure:
-    """Training loss (log scale, left) and validation average mAP (%, right) per epoch of
-    each run, a star at the best epoch (the weights kept)."""
+    """Training loss (log scale, left) and validation average mAP (%, right) of each run
+    against its optimisation steps (epochs of different amounts of data compare by the
+    steps they took), a star at the best epoch (the weights kept)."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.3), layout="constrained")
-    for (name, result), color in zip(results.items(), colors, strict=True):
-        history = pd.DataFrame(result.history)
-        axes[0].plot(history["epoch"], history["loss_total"], color=color, label=name)
-        axes[1].plot(history["epoch"], history["valid_mAP"], color=color, label=name)
-        axes[1].plot(result.best_epoch, result.best_metrics["mAP"], marker="*", ms=12,
-                     color=color)
-    axes[0].set(xlabel="epoch", ylabel="training loss (log scale)", yscale="log")
-    axes[1].set(xlabel="epoch", ylabel="validation average mAP (%)")
+    for (name, run), color in zip(runs.items(), colors, strict=True):
+        history = pd.DataFrame(run.result.history)
+        steps = history["epoch"] * steps_per_epoch(run)
+        axes[0].plot(steps, history["loss_total"], color=color, label=name)
+        axes[1].plot(steps, history["valid_mAP"], color=color, label=name)
+        axes[1].plot(run.result.best_epoch * steps_per_epoch(run),
+                     run.result.best_metrics["mAP"], marker="*", ms=12, color=color)
+    axes[0].set(xlabel="optimisation steps", ylabel="training loss (log scale)",
+                yscale="log")
+    axes[1].set(xlabel="optimisation steps", ylabel="validation average mAP (%)")
     axes[1].legend(frameon=False, fontsize=8)
     return fig
 
 
+def steps_per_epoch(run: ProfileRun) -> int:
+    """Batches in one epoch of what ``run`` trained on."""
+    return math.ceil(run.queries["train"] / run.config.batch_size)
+
+
 def training_numbers(run: ProfileRun) -> dict[str, Any]:
-    """A training run's best validation mAP and last training loss (2 decimals, text)
-    and its number of training queries."""
+    """A training run's best validation mAP and last training loss (2 decimals, text), its
+    number of training queries, its best and last epochs and its cap and patience."""
     history = pd.DataFrame(run.result.history)
     return {"best_map": f"{run.result.best_metrics['mAP']:.2f}",
             "final_loss": f"{history['loss_total'].iloc[-1]:.2f}",
-            "queries": run.queries["train"]}
+            "queries": run.queries["train"],
+            "epochs": f"{run.result.best_epoch} of {len(history)}",
+            "budget": f"{run.config.epochs} epochs, patience {run.config.patience}",
+            "stop": ("reached its cap" if reached_cap(run) else
+                     "stopped on a plateau of validation mAP")}
+
+
+def reached_cap(run: ProfileRun) -> bool:
+    """Whether ``run`` trained to its epoch cap (so it may still have been improving)."""
+    return len(run.result.history) >= run.config.epochs
+
+
+def optimisation_reading(small: ProfileRun, full: ProfileRun) -> str:
+    """What the two runs' stopping says about the small run's deficit."""
+    if reached_cap(small) or reached_cap(full):
+        return ("at least one of them reached its cap, so part of the small run's deficit "
+                "may still be optimisation")
+    return "so the small run's deficit is one of data, not of optimisation"
 
 
 # --- the features study -------------------------------------------------------------------

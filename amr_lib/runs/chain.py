@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import shutil
 from collections.abc import Sequence
@@ -134,11 +135,25 @@ def training_config(profile: Profile, device: str = "auto", epochs: int | None =
                     seed: int | None = None, absent_share: float = 0.0) -> TrainingConfig:
     """``seed`` (default: the profile's) seeds AM-DETR's initialisation and batches only;
     data and features stay the profile's. ``absent_share`` of each batch is paired with
-    absent texts (:meth:`~amr_lib.model.data.MomentSplit.absent_texts`)."""
+    absent texts (:meth:`~amr_lib.model.data.MomentSplit.absent_texts`).
+
+    ``epochs`` (default: the profile's cap) and the patience count epochs of the profile's
+    own training split. With ``train_scale`` s, an epoch takes s times as many steps, so
+    both are divided by s (rounded up): every amount of data may train for as many steps,
+    and waits as many steps for a better validation score (the data study compares data,
+    not optimisation)."""
     setup = profile.retrieval
-    return TrainingConfig(epochs=epochs or setup.epochs, batch_size=setup.batch_size,
-                          lr=setup.lr, seed=profile.seed if seed is None else seed,
-                          device=device, absent_share=absent_share, patience=setup.patience)
+    patience = None if setup.patience is None else own_epochs(setup.patience, setup.train_scale)
+    return TrainingConfig(epochs=own_epochs(epochs or setup.epochs, setup.train_scale),
+                          batch_size=setup.batch_size, lr=setup.lr,
+                          seed=profile.seed if seed is None else seed, device=device,
+                          absent_share=absent_share, patience=patience)
+
+
+def own_epochs(split_epochs: int, train_scale: float) -> int:
+    """Epochs of ``train_scale`` times the training split that take as many steps as
+    ``split_epochs`` epochs of the split itself (at least one)."""
+    return max(1, math.ceil(split_epochs / train_scale))
 
 
 @dataclass
