@@ -20,8 +20,9 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+import math
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ from amr_lib.storage.checkpoints import cpu_state, read_checkpoint, write_checkp
 CHECKPOINT_FORMAT = "amr_lib.am_detr"
 CHECKPOINT_VERSION = 1
 LAST, BEST = "last.ckpt", "best.ckpt"
+SCHEDULES = ("constant", "cosine")
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,13 @@ class TrainingConfig:
     # stop when validation average mAP has not improved for this many epochs (None: run
     # every epoch); ``epochs`` is then the cap
     patience: int | None = None
+    # the learning rate over the epoch cap: "constant", or "cosine" (a half cosine from
+    # ``lr`` at the first epoch towards 0 after the cap, set per epoch)
+    schedule: str = "constant"
+    # a better epoch must beat the best validation average mAP so far by more than this
+    # many points, for the kept checkpoint and for the patience: gains within the noise of
+    # the validation split do not keep a finished run going
+    min_delta: float = 0.0
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.eval_batch_size < 1:
@@ -76,6 +85,11 @@ class TrainingConfig:
         if self.patience is not None and self.patience < 1:
             raise ValueError(f"patience must be a positive number of epochs, got "
                              f"{self.patience}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got "
+                             f"{self.schedule!r}")
+        if self.min_delta < 0:
+            raise ValueError(f"min_delta must be at least 0, got {self.min_delta}")
 
     def to_json(self) -> dict[str, Any]:
         values = asdict(self)
@@ -83,6 +97,10 @@ class TrainingConfig:
             del values["absent_share"]
         if self.patience is None:    # absent when unused, for the same reason
             del values["patience"]
+        if self.schedule == "constant":     # likewise
+            del values["schedule"]
+        if not self.min_delta:
+            del values["min_delta"]
         return values
 
     @classmethod
@@ -152,16 +170,19 @@ def train_am_detr(model_config: AMDETRConfig, train: MomentSplit, valid: MomentS
     epochs = range(len(history) + 1, last_epoch + 1)
     bar = progress_bar(epochs, enabled=progress and rank == 0, desc="AM-DETR", leave=False)
     for epoch in bar:
-        if _patience_ran_out(history, config.patience, world, device):
+        if _patience_ran_out(history, config.patience, world, device, config.min_delta):
             break
+        lr = epoch_lr(epoch, config)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
         losses = _train_epoch(trained, criterion, optimizer, train_on, config, epoch, device,
                               rank, world)
         if rank == 0:
             metrics = evaluate_model(model, valid_on, config.eval_batch_size, device,
                                      config.precision)
-            history.append({"epoch": epoch, **losses,
+            history.append({"epoch": epoch, "lr": lr, **losses,
                             **{f"valid_{k}": v for k, v in metrics.items()}})
-            best = max(history, key=lambda row: row["valid_mAP"])   # first of equals wins
+            best = best_row(history, config.min_delta)
             state = _checkpoint(model, optimizer, model_config, config, history, extra,
                                 train_frames)
             write_checkpoint(out_dir / LAST, state)
@@ -176,20 +197,38 @@ def train_am_detr(model_config: AMDETRConfig, train: MomentSplit, valid: MomentS
     if world > 1:
         dist.barrier()
     best_model = load_am_detr(out_dir / BEST, device)
-    best = max(history, key=lambda row: row["valid_mAP"]) if history else {}
+    best = best_row(history, config.min_delta) if history else {}
     return TrainResult(best_model, history, int(best.get("epoch", 0)),
                        {k.removeprefix("valid_"): v for k, v in best.items()
                         if k.startswith("valid_")}, out_dir)
 
 
+def epoch_lr(epoch: int, config: TrainingConfig) -> float:
+    """The learning rate of ``epoch`` (1-based) under ``config.schedule``; a function of the
+    epoch alone, so a resumed run continues on the same rate."""
+    if config.schedule == "constant":
+        return config.lr
+    return config.lr * 0.5 * (1 + math.cos(math.pi * (epoch - 1) / config.epochs))
+
+
+def best_row(history: Sequence[dict[str, float]], min_delta: float = 0.0) -> dict[str, float]:
+    """The epoch kept: the last to beat the best validation average mAP before it by more
+    than ``min_delta`` points (with 0, the first epoch of the highest score)."""
+    best = history[0]
+    for row in history[1:]:
+        if row["valid_mAP"] > best["valid_mAP"] + min_delta:
+            best = row
+    return best
+
+
 def _patience_ran_out(history: list[dict[str, float]], patience: int | None, world: int,
-                      device: torch.device) -> bool:
+                      device: torch.device, min_delta: float = 0.0) -> bool:
     """Has validation average mAP not improved for ``patience`` epochs? (Rank 0 keeps
     the history and decides for every process.)"""
     if patience is None:
         return False
-    out = bool(history) and (history[-1]["epoch"] - max(history, key=lambda row: row[
-        "valid_mAP"])["epoch"] >= patience)
+    out = bool(history) and (history[-1]["epoch"] - best_row(history, min_delta)["epoch"]
+                             >= patience)
     if world > 1:
         flag = torch.tensor([int(out)], device=device)
         dist.broadcast(flag, src=0)

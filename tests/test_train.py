@@ -23,7 +23,9 @@ from amr_lib.train import (
     BEST,
     LAST,
     TrainingConfig,
+    best_row,
     epoch_batches,
+    epoch_lr,
     evaluate_model,
     load_am_detr,
     train_am_detr,
@@ -107,6 +109,46 @@ def test_patience_stops_a_run_that_no_longer_improves(tmp_path, splits):
     assert "patience" not in CONFIG.to_json() and frozen.to_json()["patience"] == 2
     with pytest.raises(ValueError, match="patience"):
         TrainingConfig(patience=0)
+
+
+def test_cosine_schedule_by_hand():
+    config = TrainingConfig(epochs=4, lr=1e-3, schedule="cosine")
+    # a half cosine over the cap: 1, (1 + cos(pi/4)) / 2, 1/2, (1 + cos(3 pi/4)) / 2
+    assert [epoch_lr(e, config) for e in (1, 2, 3, 4)] == pytest.approx(
+        [1e-3, 0.853553e-3, 0.5e-3, 0.146447e-3], rel=1e-5)
+    assert epoch_lr(3, TrainingConfig(lr=1e-3)) == 1e-3          # constant by default
+    assert "schedule" not in CONFIG.to_json() and config.to_json()["schedule"] == "cosine"
+    with pytest.raises(ValueError, match="schedule"):
+        TrainingConfig(schedule="step")
+
+
+def test_min_delta_keeps_the_epoch_that_last_gained_more_than_it():
+    history = [{"epoch": e, "valid_mAP": v} for e, v in
+               enumerate([10.0, 20.0, 20.3, 19.0, 21.0, 21.4, 21.4], start=1)]
+    assert best_row(history)["epoch"] == 6                     # the first of the highest
+    assert best_row(history, 0.5)["epoch"] == 5                # 20.3 and 21.4: within 0.5
+    assert best_row(history, 5.0)["epoch"] == 2
+    assert "min_delta" not in CONFIG.to_json()
+    with pytest.raises(ValueError, match="min_delta"):
+        TrainingConfig(min_delta=-1.0)
+
+
+def test_a_run_follows_its_schedule_and_patience_counts_from_the_kept_epoch(tmp_path, splits):
+    train, valid = splits
+    config = TrainingConfig(epochs=4, batch_size=8, lr=1e-3, device="cpu",
+                            schedule="cosine", min_delta=1000.0, patience=2)
+    result = train_am_detr(tiny_model_config(), train, valid, config, tmp_path,
+                           progress=False)
+    # no epoch gains 1000 points: epoch 1 is kept and the run stops two epochs later
+    assert result.best_epoch == 1 and len(result.history) == 3
+    assert [row["lr"] for row in result.history] == pytest.approx(
+        [epoch_lr(e, config) for e in (1, 2, 3)])
+    # resumed from an interruption, the rates are the same (they follow the epoch)
+    train_am_detr(tiny_model_config(), train, valid, config, tmp_path / "parts",
+                  stop_after=1, progress=False)
+    resumed = train_am_detr(tiny_model_config(), train, valid, config, tmp_path / "parts",
+                            progress=False)
+    assert [row["lr"] for row in resumed.history] == [row["lr"] for row in result.history]
 
 
 def test_resuming_with_another_config_is_refused(tmp_path, splits):

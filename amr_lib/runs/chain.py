@@ -143,11 +143,15 @@ def training_config(profile: Profile, device: str = "auto", epochs: int | None =
     and waits as many steps for a better validation score (the data study compares data,
     not optimisation)."""
     setup = profile.retrieval
-    patience = None if setup.patience is None else own_epochs(setup.patience, setup.train_scale)
+
+    def scaled(split_epochs: int | None) -> int | None:
+        return None if split_epochs is None else own_epochs(split_epochs, setup.train_scale)
+
     return TrainingConfig(epochs=own_epochs(epochs or setup.epochs, setup.train_scale),
                           batch_size=setup.batch_size, lr=setup.lr,
                           seed=profile.seed if seed is None else seed, device=device,
-                          absent_share=absent_share, patience=patience)
+                          absent_share=absent_share, patience=scaled(setup.patience),
+                          schedule=setup.schedule, min_delta=setup.min_delta)
 
 
 def own_epochs(split_epochs: int, train_scale: float) -> int:
