@@ -13,11 +13,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from amr_lib import config
 from amr_lib.corpora import CorpusSpec
 from amr_lib.simulation.algorithm import SimulationConfig
+from amr_lib.storage.cache import content_key
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class RetrievalSetup:
     batch_size: int = 32
     lr: float = 1e-4
     train_scale: float = 1.0
-    patience: int | None = None           # early stop (epochs without a better valid mAP)
+    patience: int | None = None           # early stop (epochs without a gain > min_delta)
     schedule: str = "constant"            # the learning rate's (see TrainingConfig)
     min_delta: float = 0.0                # valid mAP points a better epoch must add
 
@@ -94,6 +95,13 @@ class Profile:
         return cls("paper", CorpusSpec("clotho", str(root / "clotho")),
                    CorpusSpec("folder", str(root / "walking_tours")),
                    SimulationConfig.paper(), retrieval=RetrievalSetup(encoder="clap"))
+
+
+def profile_key(profile: Profile) -> str:
+    """16 hex digits of the profile's whole definition (corpora, simulation, retrieval
+    recipe): a committed result made under another definition cannot be repeated live, even
+    under the same numerics fingerprint."""
+    return content_key(asdict(profile))[:16]
 
 
 def load_profile(name: str | None = None) -> Profile:

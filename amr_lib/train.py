@@ -64,8 +64,8 @@ class TrainingConfig:
     absent_share: float = 0.0             # share of each batch paired with an absent text
     eval_batch_size: int = 256
     loss: LossConfig = field(default_factory=LossConfig)
-    # stop when validation average mAP has not improved for this many epochs (None: run
-    # every epoch); ``epochs`` is then the cap
+    # stop when validation average mAP has not improved (by more than ``min_delta``) for
+    # this many epochs (None: run every epoch); ``epochs`` is then the cap
     patience: int | None = None
     # the learning rate over the epoch cap: "constant", or "cosine" (a half cosine from
     # ``lr`` at the first epoch towards 0 after the cap, set per epoch)
@@ -146,8 +146,9 @@ def train_am_detr(model_config: AMDETRConfig, train: MomentSplit, valid: MomentS
     to moments). ``stop_after`` ends the run after that many epochs in total, as an
     interruption would (for tests and time-boxed runs). ``distributed=False`` trains in this
     process alone even under ``torchrun`` (the numerics probe). With ``config.patience`` the run
-    ends once validation average mAP has not improved for that many epochs, so its best
-    epoch lies ``patience`` epochs before its last (unless it reached ``config.epochs``).
+    ends once validation average mAP has not gained more than ``config.min_delta`` for that
+    many epochs, so its kept epoch (:func:`best_row`) lies ``patience`` epochs before its
+    last (unless it reached ``config.epochs``).
     """
     out_dir = Path(out_dir)
     rank, world = _distributed() if distributed else (0, 1)
@@ -356,9 +357,11 @@ def _resume(path: Path, model: AMDETR, optimizer: torch.optim.Optimizer,
             model_config: AMDETRConfig, config: TrainingConfig) -> list[dict[str, float]]:
     checkpoint = read_am_detr_checkpoint(path)
     stored = TrainingConfig.from_json(checkpoint["training"])
-    # the number of epochs may grow and the device may change; nothing else may
-    same = replace(stored, epochs=config.epochs, device=config.device,
-                   eval_batch_size=config.eval_batch_size)
+    # the number of epochs may grow (unless the schedule spans them) and the device may
+    # change; nothing else may
+    grows = config.schedule == "constant"
+    same = replace(stored, epochs=config.epochs if grows else stored.epochs,
+                   device=config.device, eval_batch_size=config.eval_batch_size)
     if AMDETRConfig.from_json(checkpoint["model_config"]) != model_config or same != config:
         raise ValueError(f"{path}: was made by another model or training config; resume "
                          "with the same settings or choose a new output folder")
@@ -373,7 +376,9 @@ def _resume(path: Path, model: AMDETR, optimizer: torch.optim.Optimizer,
 def _write_history(out_dir: Path, history: list[dict[str, float]]) -> None:
     (out_dir / "history.json").write_text(json.dumps(history, indent=1), encoding="utf-8")
     with (out_dir / "history.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(history[0]))
+        # every row's columns: a run resumed from before a column existed lacks it early on
+        columns = list(dict.fromkeys(key for row in history for key in row))
+        writer = csv.DictWriter(handle, fieldnames=columns, restval="")
         writer.writeheader()
         writer.writerows(history)
 

@@ -250,6 +250,9 @@ def test_training_numbers_are_the_glued_texts():
     capped = fake_run(1.0)
     capped.config.epochs = 3                             # its 3 epochs were all it could take
     assert chapter.training_numbers(capped)["stop"] == "reached its cap"
+    patient = fake_run(1.0)                              # kept epoch 2, patience 1: the
+    patient.config.epochs, patient.config.patience = 3, 1   # patience ended it at the cap
+    assert chapter.training_numbers(patient)["stop"].startswith("stopped on a plateau")
     assert "data, not of optimisation" in chapter.optimisation_reading(fake_run(0.5),
                                                                        fake_run(1.0))
     assert "may still be optimisation" in chapter.optimisation_reading(fake_run(0.5), capped)

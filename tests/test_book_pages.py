@@ -109,6 +109,13 @@ def test_live_checks_table_requires_each_check_and_says_what_it_showed():
     assert table.loc["a", "result"] == "repeats" and table.loc["b", "result"] == (
         "cannot compare")
     assert table.loc["b", "committed numerics"] == "not recorded"
+    assert table.loc["a", "profile definition"] == "not checked"
+    changed = LiveCheck("d", {"mAP": 40.0}, {"mAP": 45.0}, "f1", "f1", "p1", "p2")
+    same = LiveCheck("e", {"mAP": 40.0}, {"mAP": 40.0}, "f1", "f1", "p1", "p1")
+    legacy = LiveCheck("f", {"mAP": 40.0}, {"mAP": 45.0}, "f1", "f1", None, "p1")
+    states = live_checks([changed, same, legacy])["profile definition"].tolist()
+    assert states == ["changed", "same", "not recorded"]
+    assert not changed.comparable and same.passed and not legacy.comparable
     assert table.loc["b", "largest gap"] == "5.00"
     assert live_summary([repeats]).startswith("All 1 live values repeat")
     said = live_summary([repeats, elsewhere])

@@ -49,6 +49,10 @@ def test_the_table_has_every_row_with_spreads(experiment):
     # the kind of CPU and the vector kernels that made the numbers
     assert set(provenance["numerics"]) == {"fingerprint", "cpu", "torch_cpu_capability",
                                            "threads", "torch", "numpy"}
+    # and the definition of each book profile (here the tiny one stands in for both)
+    from amr_lib.profiles import profile_key
+    assert provenance["profiles"] == {"quick": profile_key(TINY),
+                                      "real-sounds": profile_key(TINY)}
 
 
 def test_am_detr_rows_are_mean_and_sample_std_of_the_seeds_checkpoints(experiment):
@@ -79,6 +83,22 @@ def test_a_live_rerun_repeats_its_committed_seed_exactly(experiment):
     elsewhere = live_check("baseline", moved, row, other, seed=None).require()
     assert not elsewhere.comparable and not elsewhere.passed
     assert "cannot repeat it bit for bit" in " ".join(elsewhere.sentence().split())
+    # the profile's definition is compared too: a changed recipe cannot repeat the file
+    from dataclasses import replace
+
+    from amr_lib.profiles import profile_key
+    defined = {**provenance, "profiles": {"quick": profile_key(TINY)}}
+    assert live_check("baseline", baseline.metrics, row, defined, seed=None,
+                      profiles=[TINY]).passed
+    changed = replace(TINY, retrieval=replace(TINY.retrieval, lr=TINY.retrieval.lr * 2))
+    recipe = live_check("baseline", moved, row, defined, seed=None,
+                        profiles=[changed]).require()
+    assert not recipe.comparable and "training recipe changed" in " ".join(
+        recipe.sentence().split())
+    legacy = live_check("baseline", moved, row, provenance | {"profiles": {}}, seed=None,
+                        profiles=[TINY]).require()          # made before keys were kept
+    assert not legacy.comparable
+    assert "before profile definitions were recorded" in " ".join(legacy.sentence().split())
     # AM-DETR rows hold each seed's values and per-query values: seed 1 is checked on its own
     detr = find_row(rows, "am-detr", "contrastive")
     assert [entry["seed"] for entry in detr["per_seed"]] == [0, 1]

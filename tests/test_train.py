@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -143,12 +144,33 @@ def test_a_run_follows_its_schedule_and_patience_counts_from_the_kept_epoch(tmp_
     assert result.best_epoch == 1 and len(result.history) == 3
     assert [row["lr"] for row in result.history] == pytest.approx(
         [epoch_lr(e, config) for e in (1, 2, 3)])
-    # resumed from an interruption, the rates are the same (they follow the epoch)
+    # resumed from an interruption: the same kept epoch, stop and rates
     train_am_detr(tiny_model_config(), train, valid, config, tmp_path / "parts",
                   stop_after=1, progress=False)
     resumed = train_am_detr(tiny_model_config(), train, valid, config, tmp_path / "parts",
                             progress=False)
+    assert resumed.best_epoch == 1 and len(resumed.history) == 3
     assert [row["lr"] for row in resumed.history] == [row["lr"] for row in result.history]
+    # the half cosine spans the cap: resuming with another cap would change every rate
+    with pytest.raises(ValueError, match="another model or training config"):
+        train_am_detr(tiny_model_config(), train, valid, replace(config, epochs=8),
+                      tmp_path / "parts", progress=False)
+
+
+def test_a_run_from_before_the_lr_column_resumes(tmp_path, splits):
+    train, valid = splits
+    train_am_detr(tiny_model_config(), train, valid, CONFIG, tmp_path, stop_after=1,
+                  progress=False)
+    state = torch.load(tmp_path / LAST, weights_only=False)
+    state["history"] = [{k: v for k, v in row.items() if k != "lr"}
+                        for row in state["history"]]
+    torch.save(state, tmp_path / LAST)
+    result = train_am_detr(tiny_model_config(), train, valid, CONFIG, tmp_path,
+                           progress=False)
+    assert len(result.history) == 3 and "lr" not in result.history[0]
+    with (tmp_path / "history.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows[0]["lr"] == "" and float(rows[-1]["lr"]) == CONFIG.lr
 
 
 def test_resuming_with_another_config_is_refused(tmp_path, splits):

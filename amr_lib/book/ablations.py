@@ -303,8 +303,11 @@ def training_numbers(run: ProfileRun) -> dict[str, Any]:
 
 
 def reached_cap(run: ProfileRun) -> bool:
-    """Whether ``run`` trained to its epoch cap (so it may still have been improving)."""
-    return len(run.result.history) >= run.config.epochs
+    """Whether ``run`` was stopped by its epoch cap, not by its patience (so it may still
+    have been gaining)."""
+    history, patience = run.result.history, run.config.patience
+    return len(history) >= run.config.epochs and (
+        patience is None or len(history) - run.result.best_epoch < patience)
 
 
 def optimisation_reading(small: ProfileRun, full: ProfileRun) -> str:

@@ -166,10 +166,20 @@ def live_checks(checks: Sequence[LiveCheck]) -> pd.DataFrame:
         rows[check.what] = {
             "committed numerics": check.committed_numerics or "not recorded",
             "this machine": check.live_numerics,
+            "profile definition": profile_state(check),
             "largest gap": f"{max(check.gaps.values(), default=0.0):.2f}",
             "result": "repeats" if check.passed else "cannot compare",
         }
     return pd.DataFrame(rows).T
+
+
+def profile_state(check: LiveCheck) -> str:
+    """Whether the committed run's profile is defined as the code defines it now."""
+    if check.live_profile is None:
+        return "not checked"
+    if check.committed_profile is None:
+        return "not recorded"
+    return "same" if check.same_profile else "changed"
 
 
 def live_summary(checks: Sequence[LiveCheck]) -> str:

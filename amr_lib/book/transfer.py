@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 
 from amr_lib import config
 from amr_lib.book.pages import spread_cells
+from amr_lib.config import TRANSFER_PROFILES
 from amr_lib.corpora.esc50 import CAPTION_PHRASINGS
 from amr_lib.experiments.paraphrases import PARAPHRASES
 from amr_lib.experiments.results import LiveCheck, live_check
@@ -148,7 +149,10 @@ def seed_checks(cells: Sequence[dict[str, Any]], committed_cells: Sequence[dict[
             where = {key: cell[key] for key in keys}
             row = find_cell(committed_cells, **where, seed=seed)
             what = ", ".join(str(cell[key]) for key in keys)
-            checks.append(live_check(what, cell, row, provenance, seed=None))
+            # every cell depends on both profiles' definitions (their models, test
+            # splits and encoders meet in the study)
+            checks.append(live_check(what, cell, row, provenance, seed=None, profiles=[
+                load_profile(name) for name in TRANSFER_PROFILES]))
     return checks
 
 

@@ -23,7 +23,9 @@ from typing import Any
 
 import numpy as np
 
+from amr_lib.config import TRANSFER_PROFILES
 from amr_lib.numerics import describe, fingerprint
+from amr_lib.profiles import Profile, load_profile, profile_key
 from amr_lib.storage.atomic import atomic_write
 
 METRICS = ("R1@0.5", "R1@0.7", "mAP@0.5", "mAP@0.75", "mAP")
@@ -46,8 +48,9 @@ def write_json(path: Path, value: Any) -> None:
 
 
 def provenance(command: str, seconds: float) -> dict[str, Any]:
-    """What made a committed result: the command, the git commit, the machine, the time and
-    the numerics fingerprint (:func:`amr_lib.numerics.describe`)."""
+    """What made a committed result: the command, the git commit, the machine, the time,
+    the numerics fingerprint (:func:`amr_lib.numerics.describe`) and the definition of
+    each book profile (:func:`amr_lib.profiles.profile_key`)."""
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
                                 check=True).stdout.strip()
@@ -56,7 +59,8 @@ def provenance(command: str, seconds: float) -> dict[str, Any]:
     return {"command": command, "commit": commit, "seconds": round(seconds),
             "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()} "
                        f"{platform.release()}",
-            "date": time.strftime("%Y-%m-%d"), "numerics": describe()}
+            "date": time.strftime("%Y-%m-%d"), "numerics": describe(),
+            "profiles": {name: profile_key(load_profile(name)) for name in TRANSFER_PROFILES}}
 
 
 def read_rows(path: str | Path, fields: set[str], what: str) -> list[dict[str, Any]]:
@@ -87,7 +91,9 @@ class LiveCheck:
     """A chapter's live run of one committed seed against that seed's committed values.
 
     A live run repeats a committed one exactly only where the numbers are made the same
-    way: the same :func:`amr_lib.numerics.fingerprint`. Then every metric must lie within
+    way: the same :func:`amr_lib.numerics.fingerprint`, and (where the chapter names its
+    profile) the same definition of the profile (:func:`amr_lib.profiles.profile_key`: its
+    simulation, encoder and training recipe). Then every metric must lie within
     :data:`LIVE_TOLERANCE` (:meth:`require` raises otherwise: the committed file is stale
     or the code changed a number). Under another fingerprint (another kind of CPU, or a
     file from before fingerprints were recorded) no tolerance would be a check (training
@@ -99,10 +105,16 @@ class LiveCheck:
     committed: dict[str, float]
     committed_numerics: str | None
     live_numerics: str
+    committed_profile: str | None = None    # profile keys; live None: not checked
+    live_profile: str | None = None
+
+    @property
+    def same_profile(self) -> bool:
+        return self.live_profile is None or self.committed_profile == self.live_profile
 
     @property
     def comparable(self) -> bool:
-        return self.committed_numerics == self.live_numerics
+        return self.committed_numerics == self.live_numerics and self.same_profile
 
     @property
     def gaps(self) -> dict[str, float]:
@@ -138,9 +150,17 @@ class LiveCheck:
             return (f"{self.what}: the live run does NOT repeat the committed one under the "
                     f"same numerics {self.live_numerics} (largest gap "
                     f"{max(self.gaps.values()):.2f} points).")
+        largest = max(self.gaps.values(), default=0.0)
+        if self.committed_numerics == self.live_numerics:     # the profile changed since
+            made = (f"profile definition {self.committed_profile}" if self.committed_profile
+                    else "before profile definitions were recorded")
+            return (f"{self.what}: committed under the {made}, this code defines the "
+                    f"profile as {self.live_profile} (its simulation, encoder or training "
+                    f"recipe changed), so the live run cannot repeat it (largest gap "
+                    f"{largest:.2f} points; regenerate with the command below for an "
+                    f"exact check).")
         made = (f"numerics {self.committed_numerics}" if self.committed_numerics
                 else "before numerics fingerprints were recorded")
-        largest = max(self.gaps.values(), default=0.0)
         return (f"{self.what}: committed {made}, this machine computes numerics "
                 f"{self.live_numerics}, so the live run cannot repeat it bit for bit "
                 f"(largest gap {largest:.2f} points; regenerate with the command below "
@@ -170,19 +190,28 @@ def seed_values(row: Mapping[str, Any], seed: int | None, metrics: Sequence[str]
 
 def live_check(what: str, live: Mapping[str, float], row: Mapping[str, Any],
                provenance: Mapping[str, Any], seed: int | None,
-               metrics: Sequence[str] = METRICS) -> LiveCheck:
+               metrics: Sequence[str] = METRICS, profiles: Sequence[Profile] = ()
+               ) -> LiveCheck:
     """:class:`LiveCheck` of ``live`` against seed ``seed`` of ``row`` (a committed
-    result with its ``provenance``). Under different numerics the row's mean stands in
-    for a seed it does not hold, as information only."""
-    made = committed_numerics(provenance)
-    here = fingerprint()
+    result with its ``provenance``), made with ``profiles`` (their definitions are then
+    compared too: the model's, and the test split's where it is another). Where the two
+    cannot compare, the row's mean stands in for a seed it does not hold, as information
+    only."""
+    made, here = committed_numerics(provenance), fingerprint()
+    committed_profile = live_profile = None
+    if profiles:
+        recorded = provenance.get("profiles") or {}
+        keys = [recorded.get(profile.name) for profile in profiles]
+        committed_profile = None if None in keys else "+".join(keys)
+        live_profile = "+".join(profile_key(profile) for profile in profiles)
     try:
         committed = seed_values(row, seed, metrics)
     except KeyError:
-        if made == here:
+        if made == here and committed_profile == live_profile:
             raise
         committed = {key: row[key] for key in metrics}
-    return LiveCheck(what, {key: float(live[key]) for key in metrics}, committed, made, here)
+    return LiveCheck(what, {key: float(live[key]) for key in metrics}, committed, made, here,
+                     committed_profile, live_profile)
 
 
 def seed_entry(seed: int | None, report: Mapping[str, float],
