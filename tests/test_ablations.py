@@ -56,6 +56,14 @@ def test_every_study_has_its_points_with_spreads(grid):
     for row in rows:
         assert row["n_seeds"] == (1 if row["method"] == "baseline" else 2)
         assert all(0 <= row[m] <= 100 and row[f"{m}_std"] >= 0 for m in METRICS)
+        for entry in row["per_seed"]:      # AM-DETR points keep how training went
+            training = entry.get("training")
+            assert (training is None) == (row["method"] == "baseline")
+            if training is not None:
+                curve = training["curve"]
+                assert [c["epoch"] for c in curve] == list(range(1, len(curve) + 1))
+                assert 1 <= training["best_epoch"] <= len(curve) <= training["epoch_cap"]
+                assert training["steps_per_epoch"] >= 1
     provenance = json.loads((root / "out" / "provenance.json").read_text())
     assert provenance["command"].startswith("amr experiment ablations --profile quick "
                                             "--seeds 2")
@@ -143,6 +151,15 @@ def test_every_data_scale_may_train_and_wait_as_many_steps():
     # an explicit cap counts epochs of the split too; a third of an epoch rounds up to one
     assert training_config(with_train_scale(quick, 4.0), epochs=1).epochs == 1
     assert training_config(with_train_scale(quick, 0.5), epochs=3).epochs == 6
+
+
+def test_steps_per_epoch_drops_a_lone_last_query_as_training_does():
+    from amr_lib.runs.chain import steps_per_epoch
+    from amr_lib.train import epoch_batches
+
+    for queries in (1, 2, 31, 32, 33, 34, 64, 65, 100):
+        batches = list(epoch_batches(queries, 32, seed=0, epoch=1))
+        assert steps_per_epoch(queries, 32) == len(batches), queries
 
 
 def test_train_scale_must_be_a_share_or_a_whole_number():

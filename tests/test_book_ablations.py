@@ -4,7 +4,6 @@ similarity curves, the verdicts glued into the prose, and the figures and tables
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -217,18 +216,18 @@ def test_data_summary_mentions_the_largest_scale_only_beyond_the_split():
     assert chapter.data_summary(by_scale(stops)).endswith("from 40.0 to 60.0 on this profile")
 
 
-def fake_run(scale, queries=96):
-    history = [{"epoch": e, "loss_total": scale / e, "valid_mAP": 10.0 * e * scale}
-               for e in (1, 2, 3)]
-    result = SimpleNamespace(history=history, best_epoch=2,
-                             best_metrics={"mAP": 30.0 * scale})
-    return SimpleNamespace(result=result, queries={"train": queries},
-                           config=SimpleNamespace(batch_size=32, epochs=80, patience=10))
+def fake_record(scale, queries=96, best_epoch=2, epoch_cap=80, patience=10):
+    """A training record (ProfileRun.training) of three epochs, batches of 32."""
+    curve = [{"epoch": e, "lr": 1e-3, "loss_total": scale / e, "valid_mAP": 10.0 * e * scale}
+             for e in (1, 2, 3)]
+    return {"curve": curve, "best_epoch": best_epoch, "epoch_cap": epoch_cap,
+            "patience": patience, "training_queries": queries, "batch_size": 32,
+            "steps_per_epoch": -(-queries // 32)}
 
 
 def test_training_curves_figure_has_loss_and_validation_panels_over_steps():
-    fig = chapter.plot_training_curves({"small": fake_run(0.5, queries=12),
-                                        "full": fake_run(1.0)})
+    fig = chapter.plot_training_curves({"small": fake_record(0.5, queries=12),
+                                        "full": fake_record(1.0)})
     loss, valid = fig.axes
     assert loss.get_yscale() == "log" and len(loss.lines) == 2
     assert len(valid.lines) == 4                        # a curve and a star per run
@@ -237,25 +236,45 @@ def test_training_curves_figure_has_loss_and_validation_panels_over_steps():
     # 12 queries in batches of 32: one step an epoch; 96: three
     assert list(valid.lines[0].get_xdata()) == [1, 2, 3]
     assert list(valid.lines[2].get_xdata()) == [3, 6, 9]
-    assert list(valid.lines[3].get_xdata()) == [6]       # the full run's best epoch, 2
+    assert list(valid.lines[3].get_xdata()) == [6]       # the full run's kept epoch, 2
+    assert list(valid.lines[3].get_ydata()) == [20.0]
     assert [t.get_text() for t in valid.get_legend().get_texts()] == ["small", "full"]
     assert readable(fig)
     plt.close(fig)
+    one = chapter.plot_training_curves({"full": fake_record(1.0)})   # the small one missing
+    assert len(one.axes[1].lines) == 2
+    plt.close(one)
 
 
-def test_training_numbers_are_the_glued_texts():
-    assert chapter.training_numbers(fake_run(1.0)) == {
-        "best_map": "30.00", "final_loss": "0.33", "queries": 96, "epochs": "2 of 3",
+def test_training_numbers_and_how_a_run_stopped():
+    assert chapter.training_numbers(fake_record(1.0)) == {
+        "best_map": "20.00", "final_loss": "0.33", "queries": 96, "epochs": "2 of 3",
         "budget": "80 epochs, patience 10", "stop": "stopped on a plateau of validation mAP"}
-    capped = fake_run(1.0)
-    capped.config.epochs = 3                             # its 3 epochs were all it could take
+    capped = fake_record(1.0, epoch_cap=3)               # its 3 epochs were all it could take
     assert chapter.training_numbers(capped)["stop"] == "reached its cap"
-    patient = fake_run(1.0)                              # kept epoch 2, patience 1: the
-    patient.config.epochs, patient.config.patience = 3, 1   # patience ended it at the cap
-    assert chapter.training_numbers(patient)["stop"].startswith("stopped on a plateau")
-    assert "data, not of optimisation" in chapter.optimisation_reading(fake_run(0.5),
-                                                                       fake_run(1.0))
-    assert "may still be optimisation" in chapter.optimisation_reading(fake_run(0.5), capped)
+    patient = fake_record(1.0, epoch_cap=3, patience=1)  # kept epoch 2, patience 1: the
+    assert not chapter.reached_cap(patient)              # patience ended it at the cap
+    assert "data, not of optimisation" in chapter.optimisation_reading(fake_record(0.5),
+                                                                       fake_record(1.0))
+    assert "may still be optimisation" in chapter.optimisation_reading(fake_record(0.5),
+                                                                       capped)
+
+
+def test_the_data_curves_paragraph_with_and_without_the_committed_small_run():
+    text = chapter.data_curves_text(fake_record(0.5, queries=12), fake_record(1.0))
+    assert text.startswith("With 12 training queries instead of 96")
+    assert "kept epoch 2 of 3" in text and "data, not of optimisation" in text
+    missing = chapter.data_curves_text(None, fake_record(1.0))
+    assert "made before training records were kept" in missing
+
+
+def test_committed_training_is_read_from_the_points_seed_entry():
+    record = fake_record(0.5)
+    rows = [{"study": "data", "value": 0.125, "method": "am-detr", "per_seed": [
+        {"seed": 0, "training": record}, {"seed": 1}]}]
+    assert chapter.committed_training(rows, "data", 0.125, seed=0) == record
+    assert chapter.committed_training(rows, "data", 0.125, seed=1) is None
+    assert chapter.committed_training(rows, "data", 0.125, seed=2) is None
 
 
 # --- the features study -------------------------------------------------------------------

@@ -11,7 +11,6 @@ is a ``(T,)`` cosine similarity per frame, one frame every ``hop_s`` seconds; a 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from itertools import pairwise
 from typing import Any
@@ -25,7 +24,6 @@ from matplotlib.figure import Figure
 from amr_lib.book.pages import Committed, committed, spread_cells
 from amr_lib.experiments.ablations import study_rows
 from amr_lib.lighthouse_jsonl import MomentAnnotation
-from amr_lib.runs.chain import ProfileRun
 from amr_lib.viz import plot_spectrogram
 
 Row = Mapping[str, Any]
@@ -264,19 +262,21 @@ def data_summary(by_scale: Mapping[float, Row]) -> str:
             f"on this profile{more}")
 
 
-def plot_training_curves(runs: Mapping[str, ProfileRun],
+def plot_training_curves(records: Mapping[str, Mapping[str, Any]],
                          colors: Sequence[str] = ("#e9c46a", "#264653")) -> Figure:
     """Training loss (log scale, left) and validation average mAP (%, right) of each run
-    against its optimisation steps (epochs of different amounts of data compare by the
-    steps they took), a star at the best epoch (the weights kept)."""
+    (a training record, :attr:`~amr_lib.runs.chain.ProfileRun.training`) against its
+    optimisation steps (epochs of different amounts of data compare by the steps they
+    took), a star at the kept epoch."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.3), layout="constrained")
-    for (name, run), color in zip(runs.items(), colors, strict=True):
-        history = pd.DataFrame(run.result.history)
-        steps = history["epoch"] * steps_per_epoch(run)
-        axes[0].plot(steps, history["loss_total"], color=color, label=name)
-        axes[1].plot(steps, history["valid_mAP"], color=color, label=name)
-        axes[1].plot(run.result.best_epoch * steps_per_epoch(run),
-                     run.result.best_metrics["mAP"], marker="*", ms=12, color=color)
+    for (name, record), color in zip(records.items(), colors, strict=False):
+        curve = pd.DataFrame(record["curve"])
+        steps = curve["epoch"] * record["steps_per_epoch"]
+        axes[0].plot(steps, curve["loss_total"], color=color, label=name)
+        axes[1].plot(steps, curve["valid_mAP"], color=color, label=name)
+        kept = curve.set_index("epoch").loc[record["best_epoch"]]
+        axes[1].plot(record["best_epoch"] * record["steps_per_epoch"], kept["valid_mAP"],
+                     marker="*", ms=12, color=color)
     axes[0].set(xlabel="optimisation steps", ylabel="training loss (log scale)",
                 yscale="log")
     axes[1].set(xlabel="optimisation steps", ylabel="validation average mAP (%)")
@@ -284,38 +284,65 @@ def plot_training_curves(runs: Mapping[str, ProfileRun],
     return fig
 
 
-def steps_per_epoch(run: ProfileRun) -> int:
-    """Batches in one epoch of what ``run`` trained on."""
-    return math.ceil(run.queries["train"] / run.config.batch_size)
+def committed_training(rows: Sequence[Row], study: str, value: float | str, seed: int
+                       ) -> dict[str, Any] | None:
+    """The training record of one AM-DETR point's seed in a committed grid (``None`` for a
+    grid made before records were kept)."""
+    for entry in point_row(rows, study, value, "am-detr").get("per_seed", ()):
+        if entry["seed"] == seed:
+            return entry.get("training")
+    return None
 
 
-def training_numbers(run: ProfileRun) -> dict[str, Any]:
-    """A training run's best validation mAP and last training loss (2 decimals, text), its
-    number of training queries, its best and last epochs and its cap and patience."""
-    history = pd.DataFrame(run.result.history)
-    return {"best_map": f"{run.result.best_metrics['mAP']:.2f}",
-            "final_loss": f"{history['loss_total'].iloc[-1]:.2f}",
-            "queries": run.queries["train"],
-            "epochs": f"{run.result.best_epoch} of {len(history)}",
-            "budget": f"{run.config.epochs} epochs, patience {run.config.patience}",
-            "stop": ("reached its cap" if reached_cap(run) else
+def training_numbers(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A training record's kept validation mAP and last training loss (2 decimals, text),
+    its number of training queries, its kept and last epochs, cap and patience, and how
+    it stopped."""
+    curve = pd.DataFrame(record["curve"]).set_index("epoch")
+    return {"best_map": f"{curve.loc[record['best_epoch'], 'valid_mAP']:.2f}",
+            "final_loss": f"{curve['loss_total'].iloc[-1]:.2f}",
+            "queries": record["training_queries"],
+            "epochs": f"{record['best_epoch']} of {len(curve)}",
+            "budget": f"{record['epoch_cap']} epochs, patience {record['patience']}",
+            "stop": ("reached its cap" if reached_cap(record) else
                      "stopped on a plateau of validation mAP")}
 
 
-def reached_cap(run: ProfileRun) -> bool:
-    """Whether ``run`` was stopped by its epoch cap, not by its patience (so it may still
+def reached_cap(record: Mapping[str, Any]) -> bool:
+    """Whether the run was stopped by its epoch cap, not by its patience (so it may still
     have been gaining)."""
-    history, patience = run.result.history, run.config.patience
-    return len(history) >= run.config.epochs and (
-        patience is None or len(history) - run.result.best_epoch < patience)
+    epochs, patience = len(record["curve"]), record["patience"]
+    return epochs >= record["epoch_cap"] and (
+        patience is None or epochs - record["best_epoch"] < patience)
 
 
-def optimisation_reading(small: ProfileRun, full: ProfileRun) -> str:
+def optimisation_reading(small: Mapping[str, Any], full: Mapping[str, Any]) -> str:
     """What the two runs' stopping says about the small run's deficit."""
     if reached_cap(small) or reached_cap(full):
         return ("at least one of them reached its cap, so part of the small run's deficit "
                 "may still be optimisation")
     return "so the small run's deficit is one of data, not of optimisation"
+
+
+def data_curves_text(small: Mapping[str, Any] | None, full: Mapping[str, Any]) -> str:
+    """The paragraph under the training curves: the small run (committed, seed 0)
+    against the whole split's (live), or why the small one is missing."""
+    whole = training_numbers(full)
+    if small is None:
+        return (f"The committed grid was made before training records were kept, so only "
+                f"the whole split's run is drawn (kept epoch {whole['epochs']}, validation "
+                f"mAP {whole['best_map']}); regenerating the grid with the command under "
+                f"its table adds the one-eighth run.")
+    part = training_numbers(small)
+    return (f"With {part['queries']} training queries instead of {whole['queries']}, the "
+            f"model ends training at a loss of {part['final_loss']} against "
+            f"{whole['final_loss']} and keeps an epoch of validation mAP {part['best_map']} "
+            f"against {whole['best_map']}. Its epochs are shorter, so its budget is "
+            f"{part['budget']} (the whole split's: {whole['budget']}): about the same "
+            f"number of steps. It {part['stop']} (kept epoch {part['epochs']}) and the "
+            f"whole split's run {whole['stop']} (kept epoch {whole['epochs']}), "
+            f"{optimisation_reading(small, full)}; exercise 2 shows what a budget counted "
+            f"in epochs would have hidden.")
 
 
 # --- the features study -------------------------------------------------------------------

@@ -112,17 +112,20 @@ def point_report(point: Point, base: Profile, seed: int, out_dir: Path,
             return stored
     started = time.perf_counter()
     profile = point.profile(base)
+    training = None
     if point.method == "baseline":
         baseline = run_baseline(profile, clap_model)
         report, predictions = baseline.metrics, baseline.predictions
     else:
         run = train_profile(profile, device, epochs, progress, seed=seed,
                             clap_model=clap_model)
-        report, predictions = run.test_metrics, run.test_predictions
+        report, predictions, training = run.test_metrics, run.test_predictions, run.training
     queries = per_query(simulated(profile, "test").annotations, predictions, METRICS)
     result = {"report": report,
               "queries": rounded_queries(queries),
               "seconds": round(time.perf_counter() - started, 1), "numerics": fingerprint()}
+    if training is not None:
+        result["training"] = training
     write_json(path, result)
     return result
 
@@ -146,13 +149,15 @@ def run_ablations(profile: Profile, seeds: int = 3, out_dir: str | Path = "ablat
             results = [point_report(point, profile, seed, out, clap_model, device, epochs,
                                     progress)
                        for seed in range(profile.seed, profile.seed + runs)]
+            entries = [seed_entry(None if point.method == "baseline" else seed,
+                                  result["report"], result.get("queries"))
+                       for seed, result in zip(range(profile.seed, profile.seed + runs),
+                                               results, strict=True)]
+            for entry, result in zip(entries, results, strict=True):
+                if "training" in result:          # AM-DETR points: how training went
+                    entry["training"] = result["training"]
             row = summary_row(point.method, point.features, profile,
-                              [result["report"] for result in results], per_seed=[
-                                  seed_entry(None if point.method == "baseline" else seed,
-                                             result["report"], result.get("queries"))
-                                  for seed, result in zip(range(profile.seed,
-                                                                profile.seed + runs),
-                                                          results, strict=True)])
+                              [result["report"] for result in results], per_seed=entries)
             rows.append({"study": study, "value": point.value, **row,
                          "seconds": round(sum(result["seconds"] for result in results))})
     write_json(out / ABLATIONS, rows)

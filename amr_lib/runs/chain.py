@@ -154,6 +154,13 @@ def training_config(profile: Profile, device: str = "auto", epochs: int | None =
                           schedule=setup.schedule, min_delta=setup.min_delta)
 
 
+def steps_per_epoch(queries: int, batch_size: int) -> int:
+    """Optimisation steps of one epoch over ``queries`` (a lone last query is dropped, as
+    :func:`amr_lib.train.epoch_batches` drops it)."""
+    full, rest = divmod(queries, batch_size)
+    return full + (rest > 1 or (queries == 1))
+
+
 def own_epochs(split_epochs: int, train_scale: float) -> int:
     """Epochs of ``train_scale`` times the training split that take as many steps as
     ``split_epochs`` epochs of the split itself (at least one)."""
@@ -189,6 +196,19 @@ class ProfileRun:
     def queries(self) -> dict[str, int]:
         """Queries per split: what training read ("train"), valid and test."""
         return {name: len(t) for name, t in self.tensors.items()}
+
+    @property
+    def training(self) -> dict[str, Any]:
+        """How training went, small enough to commit: the validation and loss curve with
+        each epoch's learning rate, the kept epoch, the cap and patience the run had, and
+        what an epoch is (training queries, batch size and optimisation steps)."""
+        queries, batch = self.queries["train"], self.config.batch_size
+        return {"curve": [{"epoch": int(row["epoch"]), "lr": row.get("lr", self.config.lr),
+                           "loss_total": round(row["loss_total"], 4),
+                           "valid_mAP": row["valid_mAP"]} for row in self.result.history],
+                "best_epoch": self.result.best_epoch, "epoch_cap": self.config.epochs,
+                "patience": self.config.patience, "training_queries": queries,
+                "batch_size": batch, "steps_per_epoch": steps_per_epoch(queries, batch)}
 
     @property
     def summary(self) -> dict[str, Any]:
