@@ -23,9 +23,10 @@ from typing import Any
 
 import numpy as np
 
+from amr_lib import profiles as definitions  # load_profile looked up when called
 from amr_lib.config import TRANSFER_PROFILES
 from amr_lib.numerics import describe, fingerprint
-from amr_lib.profiles import Profile, load_profile, profile_key
+from amr_lib.profiles import Profile, profile_key
 from amr_lib.storage.atomic import atomic_write
 
 METRICS = ("R1@0.5", "R1@0.7", "mAP@0.5", "mAP@0.75", "mAP")
@@ -60,7 +61,8 @@ def provenance(command: str, seconds: float) -> dict[str, Any]:
             "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()} "
                        f"{platform.release()}",
             "date": time.strftime("%Y-%m-%d"), "numerics": describe(),
-            "profiles": {name: profile_key(load_profile(name)) for name in TRANSFER_PROFILES}}
+            "profiles": {name: profile_key(definitions.load_profile(name))
+                         for name in TRANSFER_PROFILES}}
 
 
 def read_rows(path: str | Path, fields: set[str], what: str) -> list[dict[str, Any]]:
