@@ -2,9 +2,10 @@
 
 Each study is the `amr experiment` command its provenance names; its output is copied into
 book/data (with its provenance beside it), and the scoreboard is rebuilt after each one.
-A study whose committed provenance already carries this machine's numerics fingerprint is
-skipped, and every study resumes from the cache and from its output folder, so a
-regeneration of several CPU hours spans sessions: run the same command again.
+A study whose committed provenance already carries this machine's numerics fingerprint and
+the profiles' current definitions is skipped, and every study resumes from the cache and
+from its output folder, so a regeneration of several CPU hours spans sessions: run the same
+command again.
 
     python scripts/regenerate.py                    # every study, cheapest first
     python scripts/regenerate.py --only sed table1_quick --runs /work/runs/regen
@@ -61,11 +62,17 @@ def fingerprint() -> str:
 
 
 def is_current(study: Study, here: str) -> bool:
+    """Made under this machine's numerics and the profiles as the code defines them now."""
+    from amr_lib.config import TRANSFER_PROFILES
+    from amr_lib.profiles import load_profile, profile_key
+
     path = study.committed_provenance()
     if not path.is_file():
         return False
-    numerics = json.loads(path.read_text(encoding="utf-8")).get("numerics") or {}
-    return numerics.get("fingerprint") == here
+    made = json.loads(path.read_text(encoding="utf-8"))
+    defined = {name: profile_key(load_profile(name)) for name in TRANSFER_PROFILES}
+    return ((made.get("numerics") or {}).get("fingerprint") == here
+            and made.get("profiles") == defined)
 
 
 def run(study: Study, runs: Path) -> None:
