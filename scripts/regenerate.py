@@ -63,16 +63,14 @@ def fingerprint() -> str:
 
 def is_current(study: Study, here: str) -> bool:
     """Made under this machine's numerics and the profiles as the code defines them now."""
-    from amr_lib.config import TRANSFER_PROFILES
-    from amr_lib.profiles import load_profile, profile_key
+    from amr_lib.experiments.results import profile_definitions
 
     path = study.committed_provenance()
     if not path.is_file():
         return False
     made = json.loads(path.read_text(encoding="utf-8"))
-    defined = {name: profile_key(load_profile(name)) for name in TRANSFER_PROFILES}
     return ((made.get("numerics") or {}).get("fingerprint") == here
-            and made.get("profiles") == defined)
+            and made.get("profiles") == profile_definitions())
 
 
 def run(study: Study, runs: Path) -> None:

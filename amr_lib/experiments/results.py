@@ -61,8 +61,12 @@ def provenance(command: str, seconds: float) -> dict[str, Any]:
             "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()} "
                        f"{platform.release()}",
             "date": time.strftime("%Y-%m-%d"), "numerics": describe(),
-            "profiles": {name: profile_key(definitions.load_profile(name))
-                         for name in TRANSFER_PROFILES}}
+            "profiles": profile_definitions()}
+
+
+def profile_definitions() -> dict[str, str]:
+    """``{profile: profile_key}`` of each book profile as the code defines it now."""
+    return {name: profile_key(definitions.load_profile(name)) for name in TRANSFER_PROFILES}
 
 
 def read_rows(path: str | Path, fields: set[str], what: str) -> list[dict[str, Any]]:
