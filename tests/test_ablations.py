@@ -118,6 +118,14 @@ def test_an_interrupted_grid_continues_where_it_stopped(grid, tmp_path, monkeypa
     rows, _ = run_ablations(TINY, seeds=2, out_dir=tmp_path, studies=["data"], grid=small)
     assert len(resumed) == 1                     # 2 scales x 2 seeds, 3 already done
     assert [row["value"] for row in rows] == [0.5, 1.0]
+    # a point made under another definition of its profile (a recipe changed since) is
+    # made again, not read back
+    point = tmp_path / "points" / "data_0.5_am-detr_contrastive_seed0.json"
+    stored = json.loads(point.read_text())
+    point.write_text(json.dumps({**stored, "profile": "0" * 16}))
+    resumed.clear()
+    run_ablations(TINY, seeds=2, out_dir=tmp_path, studies=["data"], grid=small)
+    assert resumed == [0]
 
 
 def test_data_scales_cut_or_add_simulations(tiny_experiment_cache, monkeypatch):

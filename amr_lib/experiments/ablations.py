@@ -37,7 +37,7 @@ from amr_lib.experiments.results import (
 )
 from amr_lib.experiments.table1 import encoders_for, run_baseline, summary_row
 from amr_lib.numerics import fingerprint
-from amr_lib.profiles import Profile
+from amr_lib.profiles import Profile, profile_key
 from amr_lib.runs.chain import (
     simulated,
     train_profile,
@@ -103,15 +103,19 @@ def point_report(point: Point, base: Profile, seed: int, out_dir: Path,
                  clap_model: str | None = None, device: str = "auto",
                  epochs: int | None = None, progress: bool = False) -> dict[str, Any]:
     """``{"report": metrics, "queries": per-query values, "seconds": s, "numerics":
-    fingerprint}`` of ``point`` for training seed ``seed``, read from ``out_dir/points/``
-    when it was made under this machine's numerics, else computed and written there."""
+    fingerprint, "profile": definition}`` of ``point`` for training seed ``seed``, read
+    from ``out_dir/points/`` when it was made under this machine's numerics and the
+    point's profile as defined now, else computed and written there."""
     path = out_dir / POINTS / f"{point.name}_seed{seed}.json"
+    profile = point.profile(base)
+    # what the point is: the numbers this machine computes and the profile's definition
+    # (its simulation, encoder and recipe); a point made otherwise is made again
+    made = {"numerics": fingerprint(), "profile": profile_key(profile)}
     if path.exists():
         stored = json.loads(path.read_text(encoding="utf-8"))
-        if stored.get("numerics") == fingerprint():   # else made by other numbers: redo
+        if all(stored.get(key) == value for key, value in made.items()):
             return stored
     started = time.perf_counter()
-    profile = point.profile(base)
     training = None
     if point.method == "baseline":
         baseline = run_baseline(profile, clap_model)
@@ -123,7 +127,7 @@ def point_report(point: Point, base: Profile, seed: int, out_dir: Path,
     queries = per_query(simulated(profile, "test").annotations, predictions, METRICS)
     result = {"report": report,
               "queries": rounded_queries(queries),
-              "seconds": round(time.perf_counter() - started, 1), "numerics": fingerprint()}
+              "seconds": round(time.perf_counter() - started, 1), **made}
     if training is not None:
         result["training"] = training
     write_json(path, result)
