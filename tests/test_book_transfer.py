@@ -112,9 +112,9 @@ def test_seed_checks_compare_live_seed0_cells_with_committed_seed0_cells():
     committed = [cell(value=50.0), cell(tested=QUICK, value=40.0), cell(seed=1, value=10.0)]
     live = [cell(value=50.0), cell(tested=QUICK, value=40.2), cell(seed=1, value=0.0),
             cell("baseline", seed=None, value=0.0)]
-    from amr_lib.profiles import load_profile, profile_key
+    from amr_lib.experiments.results import profile_definitions
 
-    defined = {name: profile_key(load_profile(name)) for name in (QUICK, REAL)}
+    defined = profile_definitions()
     here = {"numerics": {"fingerprint": fingerprint()}, "profiles": defined}
     checks = book.seed_checks(live, committed, here)
     assert [c.passed for c in checks] == [True, False]          # seed-0 AM-DETR cells only
