@@ -143,7 +143,7 @@ def test_load_gives_five_seconds_at_the_corpus_rate(corpus, esc50_root):
 def test_fingerprint_is_json_and_names_the_content(corpus, esc50_root):
     fingerprint = corpus.fingerprint()
     assert json.loads(json.dumps(fingerprint)) == fingerprint
-    assert fingerprint["root"] == str(esc50_root.resolve())
+    assert "root" not in fingerprint
     assert fingerprint["phrasings"] == phrasings_digest()
     assert ESC50ClipCorpus(esc50_root, sample_rate=8_000).fingerprint() != fingerprint
 
@@ -183,3 +183,18 @@ def test_missing_meta_csv_or_column_is_named(tmp_path, esc50_root):
     (tmp_path / "meta" / "esc50.csv").write_text("filename,target,category\n")
     with pytest.raises(CorpusError, match=r"esc50\.csv, line 1: missing column.*fold"):
         ESC50ClipCorpus(tmp_path)
+
+
+def test_fingerprint_follows_the_metadata_bytes_not_the_folder(tmp_path, esc50_root, meta_rows):
+    row = ",".join(meta_rows[0].values())
+    for name in "abc":
+        (tmp_path / name).mkdir()
+    first = ESC50ClipCorpus(make_copy(tmp_path / "a", esc50_root, [row],
+                                      audio=(meta_rows[0]["filename"],))).fingerprint()
+    again = make_copy(tmp_path / "b", esc50_root, [row], audio=(meta_rows[0]["filename"],))
+    os.utime(again / "meta" / "esc50.csv", ns=(1, 1))
+    assert ESC50ClipCorpus(again).fingerprint() == first
+    # the same size, another take letter
+    changed = make_copy(tmp_path / "c", esc50_root, [row[:-1] + "B"],
+                        audio=(meta_rows[0]["filename"],))
+    assert ESC50ClipCorpus(changed).fingerprint() != first

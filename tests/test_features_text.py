@@ -3,6 +3,7 @@ import pytest
 
 from amr_lib.features import text
 from amr_lib.features.text import TextEncoder, TextEncoderConfig, WeightsMismatchError
+from amr_lib.storage.cache import file_sha256
 
 
 @pytest.fixture(scope="module")
@@ -12,7 +13,7 @@ def encoder():
 
 def test_bundled_weights_match_the_published_hash():
     folder = text.verified_bundled_folder()
-    assert text.file_sha256(folder / "model.safetensors") == text.PUBLISHED_SHA256
+    assert file_sha256(folder / "model.safetensors") == text.PUBLISHED_SHA256
 
 
 def test_a_mismatching_hash_is_refused():

@@ -28,7 +28,7 @@ from amr_lib.corpora.base import CAPTIONS_PER_CLIP, SPLITS, ClipInfo, CorpusErro
 from amr_lib.corpora.files import (
     FileClipCorpus,
     check_sample_rate,
-    file_stamp,
+    file_digest,
     read_csv_records,
 )
 
@@ -102,9 +102,10 @@ class ClothoClipCorpus(FileClipCorpus):
         return self._infos
 
     def fingerprint(self) -> dict[str, Any]:
-        """Name, resolved root, rate (Hz) and size/mtime of each captions CSV read."""
-        return {"corpus": self.name, "root": str(self.root), "sample_rate": self.sample_rate,
-                "csv": {path.name: file_stamp(path) for path in self._csv_paths.values()}}
+        """Name, rate (Hz) and the content digest of each captions CSV read (not the folder
+        or the mtimes: see :func:`~amr_lib.corpora.files.file_digest`)."""
+        return {"corpus": self.name, "sample_rate": self.sample_rate,
+                "csv": {path.name: file_digest(path) for path in self._csv_paths.values()}}
 
 
 def _check_splits(splits: Sequence[str]) -> tuple[str, ...]:

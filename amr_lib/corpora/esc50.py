@@ -31,7 +31,7 @@ from amr_lib.corpora.base import CAPTIONS_PER_CLIP, ClipInfo, CorpusError
 from amr_lib.corpora.files import (
     FileClipCorpus,
     check_sample_rate,
-    file_stamp,
+    file_digest,
     read_csv_records,
 )
 
@@ -279,10 +279,11 @@ class ESC50ClipCorpus(FileClipCorpus):
         return self._categories[clip_id]
 
     def fingerprint(self) -> dict[str, Any]:
-        """Name, resolved root, rate (Hz), size/mtime of the metadata CSV and the digest of
-        the caption phrasings."""
-        return {"corpus": self.name, "root": str(self.root), "sample_rate": self.sample_rate,
-                "meta": file_stamp(self.meta_path), "phrasings": phrasings_digest()}
+        """Name, rate (Hz), the content digest of the metadata CSV and the digest of the
+        caption phrasings (not the folder or the mtimes: see
+        :func:`~amr_lib.corpora.files.file_digest`)."""
+        return {"corpus": self.name, "sample_rate": self.sample_rate,
+                "meta": file_digest(self.meta_path), "phrasings": phrasings_digest()}
 
 
 def _fold_split(value: str, where: str) -> str:

