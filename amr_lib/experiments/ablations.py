@@ -20,7 +20,6 @@ and per-query values (``per_seed``) for live checks and the evidence rule.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from amr_lib.experiments.results import (
     read_rows,
     rounded_queries,
     seed_entry,
+    stored_point,
     write_json,
 )
 from amr_lib.experiments.table1 import encoders_for, run_baseline, summary_row
@@ -111,10 +111,9 @@ def point_report(point: Point, base: Profile, seed: int, out_dir: Path,
     # what the point is: the numbers this machine computes and the profile's definition
     # (its simulation, encoder and recipe); a point made otherwise is made again
     made = {"numerics": fingerprint(), "profile": profile_key(profile)}
-    if path.exists():
-        stored = json.loads(path.read_text(encoding="utf-8"))
-        if all(stored.get(key) == value for key, value in made.items()):
-            return stored
+    stored = stored_point(path, made)
+    if stored is not None:
+        return stored
     started = time.perf_counter()
     training = None
     if point.method == "baseline":

@@ -230,6 +230,20 @@ def seed_entry(seed: int | None, report: Mapping[str, float],
     return entry
 
 
+def stored_point(path: Path, made: Mapping[str, Any], required: Sequence[str] = ()
+                 ) -> dict[str, Any] | None:
+    """The grid point written at ``path`` when it was made as ``made`` says (each key equal:
+    the numerics fingerprint, the profile's definition, ...) and holds every key of
+    ``required``; ``None`` when it must be made again."""
+    if not path.exists():
+        return None
+    stored = json.loads(path.read_text(encoding="utf-8"))
+    if all(stored.get(key) == value for key, value in made.items()) and all(
+            key in stored for key in required):
+        return stored
+    return None
+
+
 def rounded_queries(queries: Mapping[str, Sequence[float]]) -> dict[str, list[float]]:
     """Per-query values as committed: plain floats, percent to 2 decimals."""
     return {metric: [round(float(v), 2) for v in values] for metric, values in queries.items()}
