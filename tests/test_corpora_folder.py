@@ -148,24 +148,27 @@ def test_colliding_ids_are_refused(tmp_path):
 
 
 def test_fingerprint_lists_files_and_changes_with_content(tmp_path):
-    write_tone(tmp_path / "walk.wav", 1.0, NATIVE_RATE, (0.5,))
-    before = FolderBackgroundCorpus(tmp_path, seed=3).fingerprint()
+    # two sibling folders, so neither corpus lists the other's file
+    original, elsewhere = tmp_path / "data", tmp_path / "mounted_again"
+    write_tone(original / "walk.wav", 1.0, NATIVE_RATE, (0.5,))
+    before = FolderBackgroundCorpus(original, seed=3).fingerprint()
     assert json.loads(json.dumps(before)) == before
     assert before["seed"] == 3 and "root" not in before
     assert [entry["path"] for entry in before["files"]] == ["walk.wav"]
     # the same bytes elsewhere, written later (a data folder mounted again): the same key
-    elsewhere = tmp_path / "mounted_again"
     elsewhere.mkdir()
-    (elsewhere / "walk.wav").write_bytes((tmp_path / "walk.wav").read_bytes())
+    (elsewhere / "walk.wav").write_bytes((original / "walk.wav").read_bytes())
     os.utime(elsewhere / "walk.wav", ns=(1, 1))
     assert FolderBackgroundCorpus(elsewhere, seed=3).fingerprint() == before
-    write_tone(tmp_path / "walk.wav", 2.0, NATIVE_RATE, (0.5,))
-    assert FolderBackgroundCorpus(tmp_path, seed=3).fingerprint() != before
+    write_tone(original / "walk.wav", 2.0, NATIVE_RATE, (0.5,))
+    assert FolderBackgroundCorpus(original, seed=3).fingerprint() != before
     # same size, one sample changed
     audio, rate = sf.read(str(elsewhere / "walk.wav"), dtype="float32")
     audio[0] += 0.25
-    sf.write(str(elsewhere / "walk.wav"), audio, rate)
-    assert FolderBackgroundCorpus(elsewhere, seed=3).fingerprint() != before
+    sf.write(str(elsewhere / "walk.wav"), audio, rate, subtype="FLOAT")
+    changed = FolderBackgroundCorpus(elsewhere, seed=3).fingerprint()
+    assert changed["files"][0]["size"] == before["files"][0]["size"]
+    assert changed != before
 
 
 def test_unknown_recording_is_refused(corpus):
