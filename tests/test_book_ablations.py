@@ -117,20 +117,29 @@ def test_window_summary_gives_each_methods_range():
 
 
 
-def test_window_advantage_by_strictness_reads_the_gain_at_each_threshold():
+def test_strictness_sentence_splits_the_window_study_by_iou_threshold():
     rows = grid()
-    for row, (loose, strict) in zip(chapter.study_rows(rows, "window", "am-detr"),
-                                    ((90.5, 80.7), (90.8, 80.2), (89.7, 76.3)), strict=True):
-        row["mAP@0.5"], row["mAP@0.75"] = loose, strict
-    rows[0]["mAP"], rows[2]["mAP"] = 75.0, 68.2
-    assert chapter.window_advantage_by_strictness(rows, "AM-DETR", "am-detr") == (
-        "AM-DETR's mAP with 1 s windows against 7 s: +0.8 at IoU 0.5, +4.4 at IoU 0.75 and "
-        "+6.8 averaged over IoU 0.5 to 0.95, so the shorter window fares better the "
-        "stricter the threshold: what the longer window blurs is where an event's edges "
-        "fall")
-    rows[2]["mAP"] = 72.0                      # no longer growing: the numbers alone
-    assert chapter.window_advantage_by_strictness(rows, "AM-DETR", "am-detr").endswith(
-        "+3.0 averaged over IoU 0.5 to 0.95")
+    for method, values in (("am-detr", ((90.5, 80.7), (90.8, 80.2), (89.7, 76.3))),
+                           ("baseline", ((35.3, 23.0), (50.6, 34.5), (46.3, 23.0)))):
+        for row, (loose, strict) in zip(chapter.study_rows(rows, "window", method), values,
+                                        strict=True):
+            row["mAP@0.5"], row["mAP@0.75"] = loose, strict
+    rows[0]["mAP"], rows[2]["mAP"] = 75.0, 68.2            # AM-DETR 1 s and 7 s
+    rows[3]["mAP"], rows[5]["mAP"] = 23.9, 23.7            # the baseline's
+    assert chapter.window_gains_by_strictness(rows, "am-detr") == pytest.approx(
+        [0.8, 4.4, 6.8])
+    assert chapter.strictness_sentence(rows) == (
+        "from the longest window to the shortest, mAP at IoU 0.5 / at IoU 0.75 / averaged "
+        "over IoU 0.5 to 0.95 changes by +0.8 / +4.4 / +6.8 for AM-DETR and -11.0 / +0.0 / "
+        "+0.2 for the baseline: for both methods, the shorter window fares better the "
+        "stricter the threshold, so what the longer window costs is where an event's edges "
+        "fall more than whether the event is found")
+    rows[2]["mAP"] = 72.0                                  # AM-DETR's gain stops growing
+    assert chapter.strictness_sentence(rows).endswith(": for the baseline, the shorter "
+        "window fares better the stricter the threshold, so what the longer window costs "
+        "is where an event's edges fall more than whether the event is found")
+    rows[5]["mAP"] = 30.0                                  # and the baseline's
+    assert chapter.strictness_sentence(rows).endswith("-6.1 for the baseline")
 
 
 # --- the example recording and its curves -------------------------------------------------
