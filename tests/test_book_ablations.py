@@ -110,11 +110,38 @@ def test_window_verdict_names_the_best_window_and_leaves_the_verdict_to_the_rule
     assert short == "it scores highest with the shortest, 1 s window"
 
 
-def test_window_summary_gives_each_methods_range():
+def test_window_summary_gives_each_methods_span_and_best_window():
     assert chapter.window_summary(grid()) == (
-        "across 1 to 7 s windows, average mAP moves by 3.0 points for AM-DETR and 1.5 for "
-        "the baseline here")
+        "across 1 to 7 s windows, average mAP spans 3.0 points for AM-DETR (best at 4 s) and "
+        "1.5 for the baseline (best at 4 s) here")
 
+
+def with_queries(row, values):
+    """``row`` with one seed's per-query average mAP."""
+    return {**row, "per_seed": [{"seed": 0, "queries": {"mAP": list(values)}}]}
+
+
+def test_baseline_peak_sentence_reads_an_inner_peak_by_the_evidence_rule():
+    rows = grid(base_windows=(24.0, 31.0, 24.0))
+    rows[3:6] = [with_queries(row, [row["mAP"] - 1, row["mAP"] + 1] * 50)
+                 for row in rows[3:6]]
+    text = chapter.baseline_peak_sentence(rows)
+    assert text.startswith("The window claims compare the ends of the study, for both "
+                           "methods; the baseline's curve peaks in between, at 4 s, which "
+                           "beats 1 s by +7.00 [+7.00, +7.00] points of average mAP")
+    assert "while 7 s is not told apart from it (+0.00 [+0.00, +0.00])" in text
+    assert text.endswith("not counted as a verdict.")
+    shortest_best = grid(base_windows=(31.0, 24.0, 24.0))
+    shortest_best[3:6] = [with_queries(row, [row["mAP"]] * 4) for row in shortest_best[3:6]]
+    assert chapter.baseline_peak_sentence(shortest_best) == ""
+    assert chapter.baseline_peak_sentence(grid(base_windows=(24.0, 31.0, 24.0))) == ""
+
+
+def test_loss_phrase_signs_only_what_is_not_a_loss():
+    assert chapter.loss_phrase({"R1@0.7": 58.22, "mAP": 44.62}) == (
+        "loses 58.2 points of R1@0.7 and 44.6 of average mAP")
+    assert chapter.loss_phrase({"R1@0.7": -2.0, "mAP": 1.0}) == (
+        "changes by +2.0 points of R1@0.7 and -1.0 of average mAP")
 
 
 def test_strictness_sentence_splits_the_window_study_by_iou_threshold():
@@ -131,16 +158,17 @@ def test_strictness_sentence_splits_the_window_study_by_iou_threshold():
     assert chapter.strictness_sentence(rows) == (
         "from the longest window to the shortest, mAP at IoU 0.5 / at IoU 0.75 / averaged "
         "over IoU 0.5 to 0.95 changes by +0.8 / +4.4 / +6.8 for AM-DETR and -11.0 / +0.0 / "
-        "+0.2 for the baseline: for both methods, the shorter window fares better the "
-        "stricter the threshold, so what the longer window costs is where an event's edges "
-        "fall more than whether the event is found")
+        "+0.2 for the baseline: for AM-DETR, the longer window costs more the stricter the "
+        "threshold: it blurs where an event's edges fall more than it hides the event; for "
+        "the baseline, the longer window helps at IoU 0.5 (it finds more events), and that "
+        "help is gone at the strict thresholds")
     rows[2]["mAP"] = 72.0                                  # AM-DETR's gain stops growing
-    assert chapter.strictness_sentence(rows).endswith(": for the baseline, the shorter "
-        "window fares better the stricter the threshold, so what the longer window costs "
-        "is where an event's edges fall more than whether the event is found")
-    rows[5]["mAP"] = 30.0                                  # and the baseline's
+    rows[5]["mAP"], rows[5]["mAP@0.75"] = 24.5, 26.0       # the baseline's help shrinks
+    assert chapter.strictness_sentence(rows).endswith(
+        "-3.0 / -0.6 for the baseline: for the baseline, the longer window helps at IoU 0.5 (it "
+        "finds more events), and that help shrinks at the strict thresholds")
+    rows[5]["mAP"] = 30.0                                  # and no longer grows
     assert chapter.strictness_sentence(rows).endswith("-6.1 for the baseline")
-
 
 # --- the example recording and its curves -------------------------------------------------
 
