@@ -170,6 +170,7 @@ def test_strictness_sentence_splits_the_window_study_by_iou_threshold():
     rows[5]["mAP"] = 30.0                                  # and no longer grows
     assert chapter.strictness_sentence(rows).endswith("-6.1 for the baseline")
 
+
 # --- the example recording and its curves -------------------------------------------------
 
 def test_inside_frames_covers_every_frame_the_moment_touches():

@@ -120,17 +120,24 @@ def window_summary(rows: Sequence[Row]) -> str:
             + " here")
 
 
+def window_ends(rows: Sequence[Row], method: str) -> tuple[Row, Row]:
+    """``method``'s points at the shortest and the longest window of the study."""
+    points = study_rows(rows, "window", method)
+    return (min(points, key=lambda row: row["value"]),
+            max(points, key=lambda row: row["value"]))
+
+
 def baseline_peak_sentence(rows: Sequence[Row]) -> str:
     """When the baseline's best window lies inside the study (neither the shortest nor the
     longest), what the ends-of-the-study claim misses: the best window against the shortest
     by the evidence rule, named as a comparison chosen after seeing the curve. Empty
     otherwise, or when the rows hold no per-query values."""
-    points = study_rows(rows, "window", "baseline")
     best = best_row(rows, "baseline")
-    shortest = min(points, key=lambda row: row["value"])
-    longest = max(points, key=lambda row: row["value"])
+    shortest, longest = window_ends(rows, "baseline")
+    if best is shortest or best is longest:
+        return ""
     difference = compare_rows(best, shortest, "mAP")
-    if best is shortest or best is longest or difference is None:
+    if difference is None:
         return ""
     ends = compare_rows(longest, shortest, "mAP")
     if ends.verdict() == "unresolved":
@@ -146,16 +153,13 @@ def baseline_peak_sentence(rows: Sequence[Row]) -> str:
             f"counted as a verdict.")
 
 
-
 STRICTNESS = ("mAP@0.5", "mAP@0.75", "mAP")     # a loose threshold, a strict one, all ten
 
 
 def window_gains_by_strictness(rows: Sequence[Row], method: str) -> list[float]:
     """Points of mAP that ``method``'s shortest window gains over its longest, at each of
     :data:`STRICTNESS` (IoU 0.5, IoU 0.75, averaged over IoU 0.5 to 0.95)."""
-    points = study_rows(rows, "window", method)
-    short = min(points, key=lambda row: row["value"])
-    long = max(points, key=lambda row: row["value"])
+    short, long = window_ends(rows, method)
     return [short[metric] - long[metric] for metric in STRICTNESS]
 
 
