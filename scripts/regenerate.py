@@ -9,6 +9,11 @@ command again.
 
     python scripts/regenerate.py                    # every study, cheapest first
     python scripts/regenerate.py --only sed table1_quick --runs /work/runs/regen
+
+Studies write each finished seed to ``<runs>/<study>/points/`` as it ends. The default
+``--runs`` is the repository's ``grids/``, whose ``points/`` folders are committed (the rest
+is ignored), so a grid that outlives a session, and its machine's run cache, resumes on the
+next machine from the commit.
 """
 
 from __future__ import annotations
@@ -45,7 +50,7 @@ STUDIES = (
           "table1_quick.json"),
     Study("occurrences", ("occurrences", "--profile", "quick"), "occurrences.json",
           "occurrences_quick"),
-    Study("table1_real-sounds", ("table1", "--profile", "real-sounds", "--seeds", "3"),
+    Study("table1_real-sounds", ("table1", "--profile", "real-sounds", "--seeds", "5"),
           "table1.json", "table1_real-sounds.json"),
     Study("transfer_real0", ("transfer", "--seeds", "1", "--trained-on", "real-sounds",
                              "--no-mix"), "transfer.json", "transfer_real-sounds_seed0"),
@@ -99,8 +104,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="+", choices=[s.name for s in STUDIES],
                         help="these studies only (default: all, cheapest first)")
-    parser.add_argument("--runs", type=Path, default=ROOT.parent / "runs" / "regenerate",
-                        help="output folders of the studies (kept: a rerun resumes there)")
+    parser.add_argument("--runs", type=Path, default=ROOT / "grids",
+                        help="output folders of the studies (kept: a rerun resumes there; "
+                             "commit their points/ to resume on another machine)")
     parser.add_argument("--force", action="store_true",
                         help="rerun studies already made under this machine's numerics")
     args = parser.parse_args()

@@ -11,6 +11,8 @@ from tiny_moments import tiny_split
 from amr_lib.experiments.controls import (
     best_constant_moment,
     discrimination,
+    lands_on_queried,
+    several_events,
     swap_donors,
     swap_queries,
 )
@@ -83,3 +85,8 @@ def test_discrimination_counts_queried_other_and_neither():
     assert (shares.on_queried, shares.on_other, shares.on_neither) == (50.0, 25.0, 25.0)
     with pytest.raises(ValueError, match="two or more events"):
         discrimination(annotations[4:], predictions[4:])
+    # the same outcomes per query, for the evidence rule: 100 where it lands on the event
+    np.testing.assert_array_equal(several_events(annotations), [1, 1, 1, 1, 0])
+    landed = lands_on_queried(annotations, predictions)
+    np.testing.assert_array_equal(landed, [100, 0, 0, 100, 100])
+    assert landed[several_events(annotations)].mean() == shares.on_queried

@@ -111,6 +111,46 @@ def test_a_live_rerun_repeats_its_committed_seed_exactly(experiment):
         assert np.mean(seed1["queries"][metric]) == pytest.approx(seed1[metric], abs=0.01)
 
 
+def test_discrimination_is_kept_per_query_for_the_several_event_recordings(experiment):
+    out, _, _ = experiment
+    rows = read_table(out / "table1.json")
+    for row in rows:
+        several = np.asarray(row["several_events"], dtype=bool)
+        for entry in row["per_seed"]:
+            landed = np.asarray(entry["queries"]["lands_on_queried"])
+            assert len(landed) == len(several) and set(np.unique(landed)) <= {0.0, 100.0}
+            # the share on the queried event is the mean landing over those recordings
+            assert landed[several].mean() == pytest.approx(entry["on_queried_event"],
+                                                           abs=0.01)
+
+
+def test_a_rerun_reads_finished_seeds_from_points_and_retrains_stale_ones(
+        experiment, tiny_experiment_cache, monkeypatch):
+    out, _, _ = experiment
+    points = out / "points"
+    assert sorted(path.name for path in points.iterdir()) == sorted(
+        f"am-detr_{name}_seed{seed}.json" for name in ("contrastive",
+                                                       "contrastive-untrained")
+        for seed in (0, 1))
+    use_tiny_experiment(monkeypatch, tiny_experiment_cache)
+    import amr_lib.experiments.table1 as table1
+    trained = []
+    original = table1.train_profile
+
+    def counted(profile, *args, **kwargs):
+        trained.append((profile.retrieval.encoder, kwargs["seed"]))
+        return original(profile, *args, **kwargs)
+
+    monkeypatch.setattr(table1, "train_profile", counted)
+    stale = points / "am-detr_contrastive_seed1.json"
+    point = json.loads(stale.read_text())
+    stale.write_text(json.dumps({**point, "numerics": "0" * 16}))
+    rows = table1.run_table1(TINY, seeds=2, out_dir=out, device="cpu")
+    assert trained == [("contrastive", 1)]         # the stale point only
+    assert json.loads(stale.read_text()) == point  # made again, the same numbers
+    assert rows == read_table(out / "table1.json")
+
+
 def test_predict_with_the_baseline_file_on_audio_files(experiment, tmp_path, capsys):
     out, sim, baseline = experiment
     params = out / "baseline_contrastive.json"

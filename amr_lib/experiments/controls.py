@@ -120,22 +120,49 @@ def top_moment_lands(prediction: MomentPrediction, annotation: MomentAnnotation,
     return "neither" if max(own, other) <= 0 else "queried" if own >= other else "other"
 
 
-def discrimination(annotations: Sequence[MomentAnnotation],
-                   predictions: Sequence[MomentPrediction]) -> Discrimination:
-    """Compare each top moment's best IoU with the queried event's windows against its
-    best IoU with the other events of the same recording (ties go to the queried event;
-    no overlap with either is "neither")."""
+def several_events(annotations: Sequence[MomentAnnotation]) -> np.ndarray:
+    """``(Q,)`` bool, in annotation order: the query's recording holds another query's
+    event too (where a prior of position and length cannot tell which one is asked)."""
+    counts: dict[str, int] = {}
+    for annotation in annotations:
+        counts[annotation.vid] = counts.get(annotation.vid, 0) + 1
+    return np.array([counts[a.vid] > 1 for a in annotations], dtype=bool)
+
+
+def landings(annotations: Sequence[MomentAnnotation],
+             predictions: Sequence[MomentPrediction]) -> list[str]:
+    """Where each query's top moment lies (:func:`top_moment_lands` against the other
+    events of its recording), in annotation order."""
     by_qid = {p.qid: p for p in predictions}
     by_vid: dict[str, list[MomentAnnotation]] = {}
     for annotation in annotations:
         by_vid.setdefault(annotation.vid, []).append(annotation)
     outcomes = []
-    for group in by_vid.values():
-        if len(group) < 2:
-            continue
-        for annotation in group:
-            others = np.concatenate([a.relevant_windows for a in group if a is not annotation])
-            outcomes.append(top_moment_lands(by_qid[annotation.qid], annotation, others))
+    for annotation in annotations:
+        others = [a.relevant_windows for a in by_vid[annotation.vid] if a is not annotation]
+        other_windows = np.concatenate(others) if others else np.zeros((0, 2))
+        outcomes.append(top_moment_lands(by_qid[annotation.qid], annotation, other_windows))
+    return outcomes
+
+
+def lands_on_queried(annotations: Sequence[MomentAnnotation],
+                     predictions: Sequence[MomentPrediction]) -> np.ndarray:
+    """``(Q,)`` percent per query: 100 when the top moment lands on the queried event, else
+    0; its mean over the :func:`several_events` queries is
+    :attr:`Discrimination.on_queried`, and the evidence rule resamples it like a metric."""
+    return np.array([100.0 if outcome == "queried" else 0.0
+                     for outcome in landings(annotations, predictions)])
+
+
+def discrimination(annotations: Sequence[MomentAnnotation],
+                   predictions: Sequence[MomentPrediction]) -> Discrimination:
+    """Compare each top moment's best IoU with the queried event's windows against its
+    best IoU with the other events of the same recording (ties go to the queried event;
+    no overlap with either is "neither"), over the queries of recordings with several
+    events."""
+    keep = several_events(annotations)
+    outcomes = [outcome for outcome, kept in zip(landings(annotations, predictions), keep,
+                                                 strict=True) if kept]
     count = len(outcomes)
     if not count:
         raise ValueError("no recording has two or more events")

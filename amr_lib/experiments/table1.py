@@ -38,19 +38,28 @@ from amr_lib.baseline import (
     write_params,
 )
 from amr_lib.config import resolve_device
-from amr_lib.experiments.controls import best_constant_moment, discrimination, swap_queries
+from amr_lib.experiments.controls import (
+    best_constant_moment,
+    discrimination,
+    lands_on_queried,
+    several_events,
+    swap_queries,
+)
 from amr_lib.experiments.evidence import per_query
 from amr_lib.experiments.results import (
     METRICS,
     mean_and_spread,
     read_rows,
+    rounded_queries,
     seed_entry,
+    stored_point,
     write_json,
 )
+from amr_lib.numerics import fingerprint
 from amr_lib.features.encoders import encoder_file_reference
 from amr_lib.lighthouse_jsonl import MomentPrediction
 from amr_lib.metrics import evaluate
-from amr_lib.profiles import Profile
+from amr_lib.profiles import Profile, profile_key
 from amr_lib.runs.chain import (
     PreparedSplit,
     ProfileRun,
@@ -65,7 +74,9 @@ from amr_lib.runs.chain import (
 from amr_lib.train import predict_split
 
 DISCRIMINATION = ("on_queried_event", "on_other_event")
+LANDS = "lands_on_queried"      # per-query value: 100 when the top moment is on the event
 TABLE = "table1.json"
+POINTS = "points"
 
 
 @dataclass
@@ -146,52 +157,93 @@ def encoders_for(clap_model: str | None) -> list[str]:
     return ["contrastive", "contrastive-untrained"] + (["clap"] if clap_model else [])
 
 
+def scored(annotations, predictions: Sequence[MomentPrediction], report: dict[str, float]
+           ) -> dict[str, Any]:
+    """``{"report": metrics with the discrimination shares, "queries": per-query values
+    of every metric and of :data:`LANDS`}`` of one method's test predictions."""
+    queries = per_query(annotations, predictions, METRICS)
+    queries[LANDS] = lands_on_queried(annotations, predictions)
+    return {"report": _with_discrimination(report, annotations, predictions),
+            "queries": rounded_queries(queries)}
+
+
+def seed_point(profile: Profile, seed: int, out: Path | None, clap_model: str | None,
+               device: str, epochs: int | None, progress: bool) -> dict[str, Any]:
+    """One AM-DETR seed of Table I: ``{"model": scored, "blind": scored (contrastive
+    only), "training": record, "numerics", "profile"}``. With ``out`` it is read from
+    ``out/points/`` when made under this machine's numerics and the profile as defined now,
+    else trained (or taken from the run cache) and written there at once, so a grid of
+    several sessions keeps every finished seed even where the run cache is gone."""
+    name = profile.retrieval.encoder
+    made = {"numerics": fingerprint(), "profile": profile_key(profile)}
+    path = out / POINTS / f"am-detr_{name}_seed{seed}.json" if out is not None else None
+    if path is not None and (stored := stored_point(path, made)) is not None:
+        return stored
+    annotations = simulated(profile, "test").annotations
+    run = train_profile(profile, device, epochs, progress, seed=seed, clap_model=clap_model)
+    point = {"model": scored(annotations, run.test_predictions, run.test_metrics),
+             "training": run.training, **made}
+    if name == "contrastive":
+        swapped = query_blind_predictions(run, device)
+        point["blind"] = scored(annotations, swapped, evaluate(annotations, swapped))
+    if out is not None:
+        export_run(run, out / "checkpoints" / f"am-detr_{name}_seed{seed}")
+        write_json(path, point)
+    return point
+
+
+def _entry(seed: int | None, result: dict[str, Any]) -> dict[str, Any]:
+    entry = seed_entry(seed, result["report"], result["queries"])
+    for key in DISCRIMINATION:
+        entry[key] = round(result["report"][key], 2)
+    return entry
+
+
 def run_table1(profile: Profile, seeds: int = 3, out_dir: str | Path | None = None,
                clap_model: str | None = None, device: str = "auto",
                epochs: int | None = None, progress: bool = False) -> list[dict[str, Any]]:
     """Every row of Table I for ``profile`` (see the module docstring). With ``out_dir``:
-    ``table1.json`` (the rows), ``baseline_<features>.json`` per joint-space encoder and
-    ``checkpoints/am-detr_<features>_seed<k>/`` (best.ckpt, metrics, test predictions)."""
+    ``table1.json`` (the rows), ``points/`` (each AM-DETR seed as it finishes: the grid
+    resumes there), ``baseline_<features>.json`` per joint-space encoder and
+    ``checkpoints/am-detr_<features>_seed<k>/`` (best.ckpt, metrics, test predictions).
+
+    Every row carries ``several_events`` (``(Q,)`` 0/1: the query's recording holds other
+    events, :func:`~amr_lib.experiments.controls.several_events`), so the evidence rule
+    can judge the metrics and :data:`LANDS` on those queries alone."""
     if seeds < 1:
         raise ValueError(f"seeds must be at least 1, got {seeds}")
     out = Path(out_dir) if out_dir is not None else None
     annotations = simulated(profile, "test").annotations
+    several = [int(flag) for flag in several_events(annotations)]
     rows = []
+
+    def add(method: str, features: str, results: Sequence[dict[str, Any]],
+            seed_numbers: Sequence[int | None]) -> None:
+        entries = [_entry(seed, result) for seed, result in zip(seed_numbers, results,
+                                                                strict=True)]
+        row = summary_row(method, features, profile, [r["report"] for r in results],
+                          per_seed=entries)
+        rows.append({**row, "several_events": several})
+
     for name in encoders_for(clap_model):
         if name in ("contrastive", "clap"):
             baseline = run_baseline(with_encoder(profile, name), clap_model, out)
-            report = _with_discrimination(baseline.metrics, annotations,
-                                          baseline.predictions)
-            rows.append(summary_row("baseline", name, profile, [report], per_seed=[
-                seed_entry(None, report, per_query(annotations, baseline.predictions,
-                                                   METRICS))]))
-        reports, blind, entries, blind_entries = [], [], [], []
-        for seed in range(profile.seed, profile.seed + seeds):
-            run = train_profile(with_encoder(profile, name), device, epochs, progress,
-                                seed=seed, clap_model=clap_model)
-            reports.append(_with_discrimination(run.test_metrics, annotations,
-                                                run.test_predictions))
-            entries.append(seed_entry(seed, reports[-1], per_query(
-                annotations, run.test_predictions, METRICS)))
-            if name == "contrastive":
-                swapped = query_blind_predictions(run, device)
-                blind.append(evaluate(annotations, swapped))
-                blind_entries.append(seed_entry(seed, blind[-1], per_query(
-                    annotations, swapped, METRICS)))
-            if out is not None:
-                export_run(run, out / "checkpoints" / f"am-detr_{name}_seed{seed}")
-        rows.append(summary_row("am-detr", name, profile, reports, per_seed=entries))
+            add("baseline", name, [scored(annotations, baseline.predictions,
+                                          baseline.metrics)], [None])
+        numbers = list(range(profile.seed, profile.seed + seeds))
+        points = [seed_point(with_encoder(profile, name), seed, out, clap_model, device,
+                             epochs, progress) for seed in numbers]
+        add("am-detr", name, [point["model"] for point in points], numbers)
+        for entry, point in zip(rows[-1]["per_seed"], points, strict=True):
+            entry["training"] = point["training"]
         if name == "contrastive":
-            rows.append(summary_row("am-detr, query-blind", name, profile, blind,
-                                    per_seed=blind_entries))
+            add("am-detr, query-blind", name, [point["blind"] for point in points], numbers)
     constant = best_constant_moment(simulated(profile, "train").annotations,
                                     window_config(profile).hop_s)
     constant_predictions = constant.predictions(annotations)
-    constant_report = evaluate(annotations, constant_predictions)
-    rows.append(summary_row("constant moment, audio-blind", "none", profile,
-                            [constant_report], per_seed=[seed_entry(
-                                None, constant_report,
-                                per_query(annotations, constant_predictions, METRICS))]))
+    add("constant moment, audio-blind", "none",
+        [scored(annotations, constant_predictions,
+                evaluate(annotations, constant_predictions))], [None])
     if out is not None:
         write_json(out / TABLE, rows)
     return rows
