@@ -70,7 +70,7 @@ class RetrievalSetup:
     @classmethod
     def real_sounds(cls) -> RetrievalSetup:
         """Quick's schedule, cap and patience with the recipe the real-sounds search chose
-        on validation (``amr experiment recipe-search``, Chapter 7): the paper's model
+        on validation: the paper's model
         (width 256) at lr 3e-4, on the training split once. ESC-50's 2000 clips give far
         fewer training queries than quick's 1000 segments, and the wider model reads them
         better than the quick one."""

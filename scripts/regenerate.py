@@ -50,6 +50,8 @@ STUDIES = (
           "table1_quick.json"),
     Study("occurrences", ("occurrences", "--profile", "quick"), "occurrences.json",
           "occurrences_quick"),
+    Study("recipe_search_real-sounds", ("recipe-search", "--profile", "real-sounds"),
+          "recipe_search.json", "recipe_search_real-sounds.json"),
     Study("table1_real-sounds", ("table1", "--profile", "real-sounds", "--seeds", "5"),
           "table1.json", "table1_real-sounds.json"),
     Study("transfer_real0", ("transfer", "--seeds", "1", "--trained-on", "real-sounds",

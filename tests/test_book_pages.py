@@ -43,6 +43,29 @@ def test_committed_reads_the_result_with_its_provenance(tmp_path):
     assert committed("study/s.json", tmp_path).provenance["seconds"] == 1800
 
 
+def test_a_result_made_under_another_profile_definition_says_so(tmp_path):
+    from amr_lib.experiments.results import profile_definitions
+
+    now = profile_definitions()
+    (tmp_path / "study").mkdir()
+    (tmp_path / "study" / "s.json").write_text("{}")
+    (tmp_path / "study" / "provenance.json").write_text(json.dumps({**MADE, "profiles": now}))
+    assert committed("study/s.json", tmp_path).defined_as_now("real-sounds") == (True, "")
+    older = {**now, "real-sounds": "0123456789abcdef"}
+    (tmp_path / "study" / "provenance.json").write_text(json.dumps({**MADE,
+                                                                    "profiles": older}))
+    current, why = committed("study/s.json", tmp_path).defined_as_now("real-sounds")
+    assert not current
+    said = " ".join(why.split())
+    assert "study/s.json was made under definition 0123456789abcdef" in said
+    assert now["real-sounds"] in said and str(tmp_path) not in said
+    assert max(len(line) for line in why.splitlines()) <= 72
+    # a result from before definitions were recorded
+    (tmp_path / "study" / "provenance.json").write_text(json.dumps(MADE))
+    why = committed("study/s.json", tmp_path).defined_as_now("quick")[1]
+    assert "an older definition" in " ".join(why.split())
+
+
 def test_made_by_names_command_commit_machine_and_time_without_paths():
     line = made_by(MADE)
     assert "/tmp" not in line and "--out DIR" in line

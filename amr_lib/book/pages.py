@@ -52,6 +52,24 @@ class Committed:
     def made_by(self) -> str:
         return made_by(self.provenance)
 
+    def defined_as_now(self, profile: str) -> tuple[bool, str]:
+        """``(True, "")`` when the result was made under ``profile``'s definition as the
+        code gives it now (:func:`amr_lib.profiles.profile_key`: its corpora, simulation
+        and recipe), else ``(False, why)``: a sentence saying the live part that would
+        recompute it beside the committed files is skipped, and how to regenerate them."""
+        from amr_lib.experiments.results import profile_definitions
+
+        made = (self.provenance.get("profiles") or {}).get(profile)
+        now = profile_definitions()[profile]
+        if made == now:
+            return True, ""
+        return False, textwrap.fill(
+            f"Live parts on {profile} skipped: {self.path.parent.name}/{self.path.name} "
+            f"was made under {'definition ' + made if made else 'an older definition'} of "
+            f"the {profile} profile and this code defines it as {now} (its simulation or "
+            "recipe changed), so a live run would not ask the same queries. The committed "
+            "numbers are shown; scripts/regenerate.py remakes them.", COMMAND_WIDTH)
+
 
 def committed(name: str, folder: str | Path | None = None) -> Committed | None:
     """``name`` (e.g. ``table1_quick.json`` or ``occurrences_quick/occurrences.json``) with

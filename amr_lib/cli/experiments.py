@@ -1,5 +1,5 @@
-"""``amr experiment table1 | ablations | sed | occurrences | transfer``: the studies behind
-the book's tables, each written as JSON with the provenance of the run."""
+"""``amr experiment table1 | recipe-search | ablations | sed | occurrences | transfer``: the
+studies behind the book's tables, each written as JSON with the provenance of the run."""
 
 from __future__ import annotations
 
@@ -29,6 +29,20 @@ def register(commands: argparse._SubParsersAction) -> None:
                     "OUT/baseline_<features>.json and OUT/checkpoints/.")
     add_seeded_study(table1, clap_adds="CLAP rows")
     table1.set_defaults(handler=_table1)
+
+    search = experiments.add_parser(
+        "recipe-search", help="choose a profile's model preset, learning rate and amount of "
+                              "simulated data on validation",
+        description="From the profile's corpora and simulation with the quick recipe's "
+                    "schedule, cap and patience: the quick and paper presets at learning "
+                    "rates 3e-4 and 6e-4 on the training split, then the best on 2x, 4x, 8x "
+                    "re-simulations while each doubling gains at least 1 point of "
+                    "validation average mAP. The test split is never scored. Writes "
+                    "OUT/recipe_search.json and OUT/provenance.json; each run is kept in "
+                    "OUT/points/.")
+    add_profile_run(search)
+    search.add_argument("--epochs", type=int, help="override the recipe's epoch cap")
+    search.set_defaults(handler=_recipe_search)
 
     board = experiments.add_parser(
         "scoreboard", help="the paper's claims against the committed results",
@@ -148,6 +162,33 @@ def _table1(args: argparse.Namespace) -> int:
         cells = "".join(f"{row[m]:>8.2f} ±{row[m + '_std']:>4.1f}" for m in METRICS)
         print(f"{row['method']:<30}{row['features']:<23}{cells}")
     print(f"{Path(args.out) / 'table1.json'}")
+    return 0
+
+
+def _recipe_search(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from amr_lib.config import resolve_device
+    from amr_lib.experiments.recipe_search import SEARCH, run_search
+    from amr_lib.profiles import RetrievalSetup, load_profile
+
+    resolve_device(args.device)
+    base = replace(load_profile(args.profile), retrieval=RetrievalSetup.quick())
+    command = " ".join(["amr experiment recipe-search", f"--profile {args.profile}",
+                        f"--out {args.out}"]
+                       + ([f"--epochs {args.epochs}"] if args.epochs else []))
+    result = _recorded(command, args.out, lambda: run_search(
+        base, args.out, device=args.device, epochs=args.epochs))
+    print(f"{'preset':<8}{'lr':>8}{'data':>6}{'valid mAP':>11}{'kept':>6}{'run':>5}")
+    for point in result["points"]:
+        training = point["training"]
+        print(f"{point['preset']:<8}{point['lr']:>8g}{point['train_scale']:>5g}x"
+              f"{point['valid']['mAP']:>11.2f}{training['best_epoch']:>6}"
+              f"{len(training['curve']):>5}")
+    chosen = result["chosen"]
+    print(f"chosen: {chosen['preset']} preset, lr {chosen['lr']:g}, "
+          f"{chosen['train_scale']:g}x data")
+    print(f"{Path(args.out) / SEARCH}")
     return 0
 
 

@@ -55,10 +55,10 @@ from amr_lib.experiments.results import (
     stored_point,
     write_json,
 )
-from amr_lib.numerics import fingerprint
 from amr_lib.features.encoders import encoder_file_reference
 from amr_lib.lighthouse_jsonl import MomentPrediction
 from amr_lib.metrics import evaluate
+from amr_lib.numerics import fingerprint
 from amr_lib.profiles import Profile, profile_key
 from amr_lib.runs.chain import (
     PreparedSplit,
