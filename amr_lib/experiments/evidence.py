@@ -118,20 +118,28 @@ def per_query(annotations: Sequence[MomentAnnotation],
     return values
 
 
-def row_queries(row: Mapping[str, Any], metric: str) -> np.ndarray | None:
+def row_queries(row: Mapping[str, Any], metric: str, keep: Any = None) -> np.ndarray | None:
     """``(S, Q)`` per-query values of ``metric`` from a committed result row's ``per_seed``
-    entries (``None`` for a row written before they were recorded)."""
+    entries (``None`` for a row written before they were recorded); with ``keep`` (a
+    ``(Q,)`` boolean mask, e.g. a Table I row's ``several_events``) those queries only."""
     seeds = [entry.get("queries", {}).get(metric) for entry in row.get("per_seed", ())]
     if not seeds or any(values is None for values in seeds):
         return None
-    return np.asarray(seeds, dtype=np.float64)
+    values = np.asarray(seeds, dtype=np.float64)
+    if keep is not None:
+        mask = np.asarray(keep, dtype=bool)
+        if mask.shape != (values.shape[1],):
+            raise ValueError(f"keep must be a mask of the row's {values.shape[1]} queries, "
+                             f"got shape {mask.shape}")
+        values = values[:, mask]
+    return values
 
 
-def compare_rows(a: Mapping[str, Any], b: Mapping[str, Any], metric: str
+def compare_rows(a: Mapping[str, Any], b: Mapping[str, Any], metric: str, keep: Any = None
                  ) -> Difference | None:
-    """:func:`paired_bootstrap` of two committed rows on ``metric``; ``None`` when either
-    row holds no per-query values."""
-    first, second = row_queries(a, metric), row_queries(b, metric)
+    """:func:`paired_bootstrap` of two committed rows on ``metric`` (over the queries
+    ``keep`` marks, default all); ``None`` when either row holds no per-query values."""
+    first, second = row_queries(a, metric, keep), row_queries(b, metric, keep)
     if first is None or second is None:
         return None
     return paired_bootstrap(first, second)
