@@ -20,6 +20,8 @@ from amr_lib.corpora import CorpusSpec
 from amr_lib.simulation.algorithm import SimulationConfig
 from amr_lib.storage.cache import content_key
 
+ARCHITECTURES = ("qd-detr", "before-fidelity")
+
 
 @dataclass(frozen=True)
 class RetrievalSetup:
@@ -47,11 +49,16 @@ class RetrievalSetup:
     patience: int | None = None           # early stop (epochs without a gain > min_delta)
     schedule: str = "constant"            # the learning rate's (see TrainingConfig)
     min_delta: float = 0.0                # valid mAP points a better epoch must add
+    architecture: str = "qd-detr"         # qd-detr | before-fidelity (the fidelity ablation,
+                                          # AMDETRConfig.before_fidelity)
 
     def __post_init__(self) -> None:
         scale = self.train_scale
         if not (0 < scale <= 1 or (scale > 1 and float(scale).is_integer())):
             raise ValueError(f"train_scale must be in (0, 1] or a whole number, got {scale}")
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(f"architecture must be one of {', '.join(ARCHITECTURES)}, got "
+                             f"{self.architecture!r}")
 
     def segments(self, split: str) -> int | None:
         return {"train": self.train_segments, "valid": self.valid_segments,
@@ -109,8 +116,12 @@ class Profile:
 def profile_key(profile: Profile) -> str:
     """16 hex digits of the profile's whole definition (corpora, simulation, retrieval
     recipe): a committed result made under another definition cannot be repeated live, even
-    under the same numerics fingerprint."""
-    return content_key(asdict(profile))[:16]
+    under the same numerics fingerprint. The architecture is part of it only where it is not
+    QD-DETR's, so the keys of profiles made before that option existed stand."""
+    definition = asdict(profile)
+    if profile.retrieval.architecture == ARCHITECTURES[0]:
+        del definition["retrieval"]["architecture"]
+    return content_key(definition)[:16]
 
 
 def load_profile(name: str | None = None) -> Profile:

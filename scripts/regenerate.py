@@ -54,6 +54,13 @@ STUDIES = (
           "recipe_search.json", "recipe_search_real-sounds.json"),
     Study("table1_real-sounds", ("table1", "--profile", "real-sounds", "--seeds", "5"),
           "table1.json", "table1_real-sounds.json"),
+    # the window study's 1 s point and the fidelity study's QD-DETR arm are Table I's runs
+    Study("ablations_real-sounds", ("ablations", "--profile", "real-sounds", "--seeds", "5",
+                                    "--studies", "window,fidelity", "--windows", "4,7",
+                                    "--architectures", "before-fidelity"),
+          "ablations.json", "ablations_real-sounds.json"),
+    Study("fidelity_quick", ("ablations", "--profile", "quick", "--seeds", "5", "--studies",
+                             "fidelity"), "ablations.json", "fidelity_quick.json"),
     Study("transfer_real0", ("transfer", "--seeds", "1", "--trained-on", "real-sounds",
                              "--no-mix"), "transfer.json", "transfer_real-sounds_seed0"),
     Study("transfer", ("transfer", "--seeds", "3"), "transfer.json", "transfer.json"),

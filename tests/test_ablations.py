@@ -192,3 +192,22 @@ def test_features_study_matches_table1_on_the_same_runs(grid, tmp_path):
     for row in study_rows(read_ablations(root / "out" / "ablations.json"), "features"):
         same = find_row(table, "am-detr", row["features"])
         assert all(same[m] == row[m] for m in METRICS)
+
+
+def test_the_fidelity_study_sets_the_earlier_model_and_leaves_todays_run_alone():
+    from amr_lib.runs.chain import model_config
+
+    today, before = ablations.points("fidelity", ablations.AblationGrid(), TINY_EXPERIMENT)
+    assert (today.value, before.value) == ("qd-detr", "before-fidelity")
+    # today's point is the profile's own run (the same key: Table I's seed is reused)
+    assert profiles.profile_key(today.profile(TINY_EXPERIMENT)) == profiles.profile_key(
+        TINY_EXPERIMENT)
+    earlier = before.profile(TINY_EXPERIMENT)
+    assert model_config(earlier) == model_config(TINY_EXPERIMENT).before_fidelity()
+    assert profiles.profile_key(earlier) != profiles.profile_key(TINY_EXPERIMENT)
+    # not in the default grid; the command accepts it by name
+    assert "fidelity" not in ablations.STUDIES
+    with pytest.raises(ValueError, match="unknown study"):
+        ablations.points("loss", ablations.AblationGrid(), TINY_EXPERIMENT)
+    with pytest.raises(ValueError, match="architecture must be one of"):
+        replace(TINY_EXPERIMENT.retrieval, architecture="dab-detr")

@@ -361,8 +361,7 @@ def test_quick_preset_and_with_inputs():
     assert dataclasses.replace(changed, audio_dim=256, text_dim=384) == quick
 
 
-INT_FIELDS = [f.name for f in dataclasses.fields(AMDETRConfig)
-              if f.name not in ("dropout", "input_dropout", "temporal_endpoints")]
+INT_FIELDS = [f.name for f in dataclasses.fields(AMDETRConfig) if f.type == "int"]
 
 
 @pytest.mark.parametrize("name", INT_FIELDS)
@@ -522,6 +521,69 @@ def test_each_decoder_layer_predicts_relative_to_the_refined_anchors():
             expected = (logit + model.span_head(model.decoder.norm(state))).sigmoid()
             torch.testing.assert_close(layer_out["pred_spans"], expected)
             reference = (logit + model.decoder.refine(state)).sigmoid()
+
+
+# ----------------------------------------------------------------------------- fidelity
+
+
+def test_the_fidelity_switches_leave_todays_configuration_and_keys_alone():
+    """QD-DETR's values are the defaults and stay out of the JSON that run keys hash, so
+    every run made before the switches existed keeps its key."""
+    for config in (AMDETRConfig(), AMDETRConfig.quick()):
+        assert not {"activation", "refinement", "init"} & set(config.to_json())
+    before = AMDETRConfig.quick().before_fidelity()
+    assert (before.activation, before.refinement, before.init) == (
+        "relu", "shared-head", "earlier")
+    assert AMDETRConfig.from_json(json.loads(json.dumps(before.to_json()))) == before
+    for changes in (dict(activation="gelu"), dict(refinement="none"), dict(init="kaiming")):
+        with pytest.raises(ValueError, match="must be one of"):
+            tiny_config(**changes)
+
+
+def test_the_model_before_fidelity_uses_relu_and_no_refinement_head():
+    model = tiny_model(**dataclasses.asdict(tiny_config().before_fidelity()))
+    assert feed_forward_activations(model) == [nn.ReLU] * 6
+    assert model.decoder.refine is None
+    today = tiny_model()
+    extra = sum(p.numel() for p in today.decoder.refine.parameters())
+    assert (sum(p.numel() for p in today.parameters())
+            - sum(p.numel() for p in model.parameters())) == extra + 6   # + 6 PReLU slopes
+
+
+def test_before_fidelity_each_layer_starts_from_the_last_layers_spans_detached():
+    """The decode loop of commit f5bef3e: spans_i = sigmoid(logit(a_i) + span_head(norm(
+    state_i))) with a_0 the learned anchors and a_{i+1} = spans_i, detached."""
+    model = tiny_model(decoder_layers=3, refinement="shared-head").train()
+    raw = []
+    for layer in model.decoder.layers:
+        layer.register_forward_hook(lambda module, args, output: raw.append(output))
+    audio, tokens = torch.randn(2, 8, AUDIO_DIM), torch.randn(2, 3, TEXT_DIM)
+    torch.manual_seed(1)
+    out = model(audio, ones(2, 8), tokens, ones(2, 3))
+    anchors = model.anchors.sigmoid().expand(2, -1, -1)
+    for index, (state, layer_out) in enumerate(zip(raw, [*out["aux_outputs"], out],
+                                                   strict=True)):
+        logit = torch.log(anchors.clamp(min=1e-3) / (1 - anchors).clamp(min=1e-3))
+        spans = (logit + model.span_head(model.decoder.norm(state))).sigmoid()
+        torch.testing.assert_close(layer_out["pred_spans"], spans)
+        assert anchors.requires_grad == (index == 0)      # later anchors are detached
+        anchors = spans.detach()
+
+
+def test_the_earlier_init_draws_xavier_on_the_layers_only():
+    torch.manual_seed(0)
+    earlier = AMDETR(AMDETRConfig.quick(audio_dim=8, text_dim=8).before_fidelity())
+    d = earlier.config.hidden_dim
+    default_bound = 1 / d ** 0.5           # torch's nn.Linear init, below Xavier's sqrt(3/d)
+    for mlp in (earlier.decoder.anchor_to_query, earlier.decoder.query_scale):
+        assert mlp.layers[0].weight.abs().max() <= default_bound
+    projected = [m for m in earlier.modules() if isinstance(m, ProjectedAttention)]
+    # torch's biases, and a Xavier bound per (d, d) matrix, not one (3d, d) draw
+    assert all(torch.count_nonzero(m.q.bias) > 0 for m in projected)
+    assert max(float(m.q.weight.detach().abs().max()) for m in projected) > (6 / (4 * d)) ** 0.5
+    torch.manual_seed(0)
+    today = AMDETR(AMDETRConfig.quick(audio_dim=8, text_dim=8))
+    assert today.decoder.anchor_to_query.layers[0].weight.abs().max() > default_bound
 
 
 def test_all_real_keys_give_the_same_attention_as_no_mask():

@@ -67,14 +67,20 @@ def register(commands: argparse._SubParsersAction) -> None:
                     "an interrupted one stopped.")
     add_seeded_study(ablations, clap_adds="CLAP to the features study")
     ablations.add_argument("--studies", default="window,data,features",
-                           type=_study_list, help="comma-separated subset of window, data, "
-                                                  "features (default all)")
+                           type=_study_list, help="comma-separated studies of window, "
+                                                  "data, features (default) and fidelity "
+                                                  "(QD-DETR's model against the book's "
+                                                  "earlier one)")
     ablations.add_argument("--windows", type=numbers, default="1,4,7",
                            help="window lengths in seconds (default 1,4,7)")
     ablations.add_argument("--data-scales", type=numbers, default="0.125,0.25,0.5,1,2,4",
                            help="training data relative to the profile's split: shares "
                                 "up to 1, whole numbers above (default "
                                 "0.125,0.25,0.5,1,2,4)")
+    ablations.add_argument("--architectures", type=_architectures,
+                           default="qd-detr,before-fidelity",
+                           help="the fidelity study's models (default both; qd-detr is the "
+                                "profile's own run, which Table I already holds)")
     ablations.set_defaults(handler=_ablations)
 
     sed = experiments.add_parser(
@@ -133,14 +139,24 @@ def _recorded(command: str, out: str, run: Callable[[], Any]) -> Any:
     return result
 
 
+def _architectures(text: str) -> tuple[str, ...]:
+    from amr_lib.profiles import ARCHITECTURES
+
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    if not names or set(names) - set(ARCHITECTURES):
+        raise argparse.ArgumentTypeError(f"expected some of {', '.join(ARCHITECTURES)}, "
+                                         f"got {text!r}")
+    return names
+
+
 def _study_list(text: str) -> list[str]:
-    from amr_lib.experiments.ablations import STUDIES
+    from amr_lib.experiments.ablations import OPT_IN, STUDIES
 
     studies = [name.strip() for name in text.split(",") if name.strip()]
-    unknown = sorted(set(studies) - set(STUDIES))
+    unknown = sorted(set(studies) - set(STUDIES + OPT_IN))
     if unknown or not studies:
         raise argparse.ArgumentTypeError(f"unknown studies {unknown}; choose from "
-                                         f"{', '.join(STUDIES)}")
+                                         f"{', '.join(STUDIES + OPT_IN)}")
     return studies
 
 
@@ -228,10 +244,11 @@ def _ablations(args: argparse.Namespace) -> int:
     )
     from amr_lib.experiments.results import PROVENANCE, provenance, write_json
     from amr_lib.experiments.table1 import encoders_for
-    from amr_lib.profiles import load_profile
+    from amr_lib.profiles import ARCHITECTURES, load_profile
 
     resolve_device(args.device)
-    grid = AblationGrid(args.windows, args.data_scales, tuple(encoders_for(args.clap_model)))
+    grid = AblationGrid(args.windows, args.data_scales, tuple(encoders_for(args.clap_model)),
+                        args.architectures)
     rows, seconds = run_ablations(load_profile(args.profile), args.seeds, args.out,
                                   args.studies, grid, args.clap_model, args.device,
                                   args.epochs)
@@ -240,7 +257,8 @@ def _ablations(args: argparse.Namespace) -> int:
         return ",".join(f"{v:g}" if isinstance(v, float) else v for v in values)
 
     options = [("--studies", args.studies, STUDIES), ("--windows", args.windows, WINDOWS_S),
-               ("--data-scales", args.data_scales, DATA_SCALES)]
+               ("--data-scales", args.data_scales, DATA_SCALES),
+               ("--architectures", args.architectures, ARCHITECTURES)]
     command = " ".join(["amr experiment ablations", f"--profile {args.profile}",
                         f"--seeds {args.seeds}", f"--out {args.out}"]
                        + [f"{flag} {listed(values)}" for flag, values, default in options

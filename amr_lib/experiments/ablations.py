@@ -9,7 +9,11 @@ Three studies on a profile's test split, each a list of points (one method, one 
   recordings, on all of it, and on 2x and 4x as much (further simulations of the same split,
   see :class:`~amr_lib.profiles.RetrievalSetup`); validation and test stay the profile's;
 - ``features``: AM-DETR with the contrastive encoder against the same network untrained
-  (and CLAP when its weights are given).
+  (and CLAP when its weights are given);
+- ``fidelity`` (asked for by name, not in the default grid): AM-DETR as it follows QD-DETR
+  against the book's model before it did
+  (:meth:`~amr_lib.model.am_detr.AMDETRConfig.before_fidelity`), both with the profile's
+  recipe.
 
 AM-DETR points run over ``seeds`` training seeds; the baseline is deterministic (one run).
 Every seed's report is written to ``OUT/points/`` as soon as it exists, so an interrupted
@@ -22,7 +26,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +41,7 @@ from amr_lib.experiments.results import (
 )
 from amr_lib.experiments.table1 import encoders_for, run_baseline, summary_row
 from amr_lib.numerics import fingerprint
-from amr_lib.profiles import Profile, profile_key
+from amr_lib.profiles import ARCHITECTURES, Profile, profile_key
 from amr_lib.runs.chain import (
     simulated,
     train_profile,
@@ -46,7 +50,8 @@ from amr_lib.runs.chain import (
     with_window,
 )
 
-STUDIES = ("window", "data", "features")
+STUDIES = ("window", "data", "features")          # the default grid
+OPT_IN = ("fidelity",)                             # run when named
 WINDOWS_S = (1.0, 4.0, 7.0)
 DATA_SCALES = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0)
 ABLATIONS = "ablations.json"
@@ -60,6 +65,8 @@ class AblationGrid:
     windows_s: tuple[float, ...] = WINDOWS_S
     data_scales: tuple[float, ...] = DATA_SCALES
     encoders: tuple[str, ...] = ("contrastive", "contrastive-untrained")
+    # QD-DETR's arm equals the profile's own runs: a grid may leave it to Table I's rows
+    architectures: tuple[str, ...] = ARCHITECTURES
 
 
 @dataclass(frozen=True)
@@ -67,7 +74,7 @@ class Point:
     """One method at one setting of one study."""
 
     study: str
-    value: float | str           # window seconds, data scale, or encoder name
+    value: float | str           # window seconds, data scale, encoder or architecture
     method: str                  # am-detr | baseline
     features: str
 
@@ -83,6 +90,9 @@ class Point:
             return with_window(variant, float(self.value))
         if self.study == "data":
             return with_train_scale(variant, float(self.value))
+        if self.study == "fidelity":
+            return replace(variant, retrieval=replace(variant.retrieval,
+                                                      architecture=str(self.value)))
         return variant
 
 
@@ -96,7 +106,10 @@ def points(study: str, grid: AblationGrid, base: Profile) -> list[Point]:
         return [Point("data", float(s), "am-detr", encoder) for s in grid.data_scales]
     if study == "features":
         return [Point("features", name, "am-detr", name) for name in grid.encoders]
-    raise ValueError(f"unknown study {study!r}; choose from {', '.join(STUDIES)}")
+    if study == "fidelity":
+        return [Point("fidelity", name, "am-detr", encoder) for name in grid.architectures]
+    raise ValueError(f"unknown study {study!r}; choose from "
+                     f"{', '.join(STUDIES + OPT_IN)}")
 
 
 def point_report(point: Point, base: Profile, seed: int, out_dir: Path,

@@ -41,6 +41,11 @@ TEMPORAL_ENDPOINTS = 2          # [t/T, (t+1)/T] appended to every audio frame
 ARCHITECTURE_VERSION = 2        # bump when the same config builds a different network
 
 
+# the fidelity switches of AMDETRConfig, QD-DETR's value first
+FIDELITY_SWITCHES = {"activation": ("prelu", "relu"), "refinement": ("own-head", "shared-head"),
+                     "init": ("qd-detr", "earlier")}
+
+
 @dataclass(frozen=True)
 class AMDETRConfig:
     """Every size and switch of the model; ablations are values here, not copied modules."""
@@ -59,6 +64,11 @@ class AMDETRConfig:
     input_layers: int = 2           # LayerNorm-Dropout-Linear blocks per input projection
     temporal_endpoints: bool = True  # append [t/T, (t+1)/T] to the audio features
     span_head_layers: int = 3       # MLP(d, d, 2, 3)
+    # the fidelity ablation: this book's model before it followed QD-DETR (before_fidelity)
+    activation: str = "prelu"       # transformer FFNs: prelu (QD-DETR) | relu (before)
+    refinement: str = "own-head"    # anchors moved by: own-head (QD-DETR) | shared-head
+    init: str = "qd-detr"           # qd-detr | earlier (Xavier on fewer blocks, torch's
+                                    # default attention init)
 
     def __post_init__(self) -> None:
         sizes = [getattr(self, f.name) for f in fields(self) if f.type == "int"]
@@ -70,6 +80,10 @@ class AMDETRConfig:
         for name in ("dropout", "input_dropout"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        for name, allowed in FIDELITY_SWITCHES.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {', '.join(allowed)}, got "
+                                 f"{getattr(self, name)!r}")
 
     @classmethod
     def paper(cls, audio_dim: int = 768, text_dim: int = 768) -> AMDETRConfig:
@@ -89,8 +103,21 @@ class AMDETRConfig:
     def with_inputs(self, audio_dim: int, text_dim: int) -> AMDETRConfig:
         return replace(self, audio_dim=audio_dim, text_dim=text_dim)
 
+    def before_fidelity(self) -> AMDETRConfig:
+        """This configuration as the book built it before following QD-DETR (commit
+        f5bef3e): ReLU in the transformer FFNs, anchors moved by the shared span head
+        (detached), Xavier on the encoders and decoder layers only, with torch's default
+        attention init. The dropout stream and the negative pairs stay today's."""
+        return replace(self, activation="relu", refinement="shared-head", init="earlier")
+
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """Every field; the fidelity switches only where they differ from QD-DETR's, so a
+        configuration, and the runs keyed on it, read as before the switches existed."""
+        values = asdict(self)
+        for name, allowed in FIDELITY_SWITCHES.items():
+            if values[name] == allowed[0]:
+                del values[name]
+        return values
 
     @classmethod
     def from_json(cls, values: dict[str, Any]) -> AMDETRConfig:
@@ -122,20 +149,27 @@ class AMDETR(nn.Module):
         self.global_token = nn.Parameter(torch.randn(d))
         self.global_position = nn.Parameter(torch.randn(d))
         self.cross_encoder = nn.ModuleList(
-            CrossAttentionEncoderLayer(d, c.heads, c.ffn_dim, c.dropout)
+            CrossAttentionEncoderLayer(d, c.heads, c.ffn_dim, c.dropout, c.activation)
             for _ in range(c.cross_layers))
         self.encoder = nn.ModuleList(
-            SelfAttentionEncoderLayer(d, c.heads, c.ffn_dim, c.dropout)
+            SelfAttentionEncoderLayer(d, c.heads, c.ffn_dim, c.dropout, c.activation)
             for _ in range(c.encoder_layers))
         self.saliency_frames = nn.Linear(d, d)
         self.saliency_global = nn.Linear(d, d)
         # learned anchors, stored before the sigmoid (DAB-DETR)
         self.anchors = nn.Parameter(torch.randn(c.num_queries, 2))
-        self.decoder = AnchorDecoder(d, c.heads, c.ffn_dim, c.dropout, c.decoder_layers)
+        self.decoder = AnchorDecoder(d, c.heads, c.ffn_dim, c.dropout, c.decoder_layers,
+                                     c.activation, own_head=c.refinement == "own-head")
         # output heads, shared by every decoder layer: spans relative to the layer's
         # reference anchors (QD-DETR's span_embed) and 2-way class logits
         self.span_head = MLP(d, d, 2, c.span_head_layers)
         self.class_head = nn.Linear(d, 2)
+        if c.init == "earlier":       # Xavier on the layers only, torch's attention init
+            for block in (self.cross_encoder, self.encoder, self.decoder.layers):
+                for parameter in block.parameters():
+                    if parameter.dim() > 1:
+                        nn.init.xavier_uniform_(parameter)
+            return
         for block in (self.cross_encoder, self.encoder, self.decoder):
             for parameter in block.parameters():      # QD-DETR's transformer init
                 if parameter.dim() > 1:
@@ -209,7 +243,8 @@ class AMDETR(nn.Module):
         batch, _, hidden = memory.shape
         memory_pos = frame_positions(audio_mask, hidden).to(memory)
         anchors = self.anchors.sigmoid().expand(batch, -1, -1)                 # (B, K, 2)
-        states, references = self.decoder(anchors, memory, memory_pos, audio_mask)
+        states, references = self.decoder(anchors, memory, memory_pos, audio_mask,
+                                          self.span_head)
         # all layers at once: (layers, B, K, 2)
         spans = (inverse_sigmoid(references) + self.span_head(states)).sigmoid()
         logits = self.class_head(states)

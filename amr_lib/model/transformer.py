@@ -106,12 +106,23 @@ class ProjectedAttention(nn.Module):
         return self.attention(self.q(query), self.k(key), self.v(value), key_mask)
 
 
+ACTIVATIONS = {"prelu": nn.PReLU, "relu": nn.ReLU}
+
+
+def activation(name: str) -> nn.Module:
+    """A transformer FFN's activation: ``prelu`` (QD-DETR's) or ``relu`` (this book's model
+    before it followed QD-DETR, kept for the fidelity ablation)."""
+    if name not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {name!r}")
+    return ACTIVATIONS[name]()
+
+
 class FeedForward(nn.Module):
     """Post-norm residual FFN: ``norm(x + drop(W2 drop(prelu(W1 x))))``."""
 
-    def __init__(self, hidden: int, ffn: int, dropout: float) -> None:
+    def __init__(self, hidden: int, ffn: int, dropout: float, act: str = "prelu") -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(hidden, ffn), nn.PReLU(), Dropout(dropout),
+        self.net = nn.Sequential(nn.Linear(hidden, ffn), activation(act), Dropout(dropout),
                                  nn.Linear(ffn, hidden), Dropout(dropout))
         self.norm = nn.LayerNorm(hidden)
 
@@ -122,12 +133,13 @@ class FeedForward(nn.Module):
 class CrossAttentionEncoderLayer(nn.Module):
     """QD-DETR's text-to-audio layer: audio frames (queries) attend to text tokens."""
 
-    def __init__(self, hidden: int, heads: int, ffn: int, dropout: float) -> None:
+    def __init__(self, hidden: int, heads: int, ffn: int, dropout: float,
+                 act: str = "prelu") -> None:
         super().__init__()
         self.attention = ProjectedAttention(hidden, heads, dropout)
         self.drop = Dropout(dropout)
         self.norm = nn.LayerNorm(hidden)
-        self.ffn = nn.Sequential(nn.Linear(hidden, ffn), nn.PReLU(), Dropout(dropout),
+        self.ffn = nn.Sequential(nn.Linear(hidden, ffn), activation(act), Dropout(dropout),
                                  nn.Linear(ffn, hidden))
         self.ffn_drop = Dropout(dropout)
         self.ffn_norm = nn.LayerNorm(hidden)
@@ -144,12 +156,13 @@ class CrossAttentionEncoderLayer(nn.Module):
 class SelfAttentionEncoderLayer(nn.Module):
     """Self-attention over ``[global token; frames]`` with positions added to queries/keys."""
 
-    def __init__(self, hidden: int, heads: int, ffn: int, dropout: float) -> None:
+    def __init__(self, hidden: int, heads: int, ffn: int, dropout: float,
+                 act: str = "prelu") -> None:
         super().__init__()
         self.attention = ProjectedAttention(hidden, heads, dropout)
         self.drop = Dropout(dropout)
         self.norm = nn.LayerNorm(hidden)
-        self.ffn = FeedForward(hidden, ffn, dropout)
+        self.ffn = FeedForward(hidden, ffn, dropout, act)
 
     def forward(self, x: torch.Tensor, pos: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """``x, pos (B, T, d)``, ``mask (B, T)`` -> ``(B, T, d)``."""
@@ -163,7 +176,7 @@ class AnchorDecoderLayer(nn.Module):
     an anchor's sine embedding steers where it looks."""
 
     def __init__(self, hidden: int, heads: int, ffn: int, dropout: float,
-                 first: bool) -> None:
+                 first: bool, act: str = "prelu") -> None:
         super().__init__()
         self.first = first      # only the first layer adds positions to the content part
         linear = lambda: nn.Linear(hidden, hidden)  # noqa: E731
@@ -177,7 +190,7 @@ class AnchorDecoderLayer(nn.Module):
         self.heads = heads
         self.drop1, self.drop2 = Dropout(dropout), Dropout(dropout)
         self.norm1, self.norm2 = nn.LayerNorm(hidden), nn.LayerNorm(hidden)
-        self.ffn = FeedForward(hidden, ffn, dropout)
+        self.ffn = FeedForward(hidden, ffn, dropout, act)
 
     def forward(self, queries: torch.Tensor, query_pos: torch.Tensor,
                 query_sine: torch.Tensor, memory: torch.Tensor, memory_pos: torch.Tensor,
@@ -218,27 +231,36 @@ class AnchorDecoder(nn.Module):
     anchors detached, but its spans are predicted relative to the *attached* ones, so the
     refinement head learns through the next layer's span loss. The output head that turns
     states into spans lives on the model (QD-DETR's ``span_embed``); it is a different module.
+
+    With ``own_head=False`` (this book's model before it followed QD-DETR, kept for the
+    fidelity ablation) there is no refinement head: the model's span head, shared by every
+    layer, predicts a layer's spans from its normalised state, and those spans, detached,
+    are the next layer's anchors (DAB-DETR's shared refinement).
     """
 
-    def __init__(self, hidden: int, heads: int, ffn: int, dropout: float, layers: int) -> None:
+    def __init__(self, hidden: int, heads: int, ffn: int, dropout: float, layers: int,
+                 act: str = "prelu", own_head: bool = True) -> None:
         super().__init__()
         self.layers = nn.ModuleList(
-            AnchorDecoderLayer(hidden, heads, ffn, dropout, first=index == 0)
+            AnchorDecoderLayer(hidden, heads, ffn, dropout, first=index == 0, act=act)
             for index in range(layers))
         self.norm = nn.LayerNorm(hidden)
         self.anchor_to_query = MLP(hidden, hidden, hidden, 2)   # sine(anchor) -> query pos
         self.query_scale = MLP(hidden, hidden, hidden, 2)       # content-dependent pos scale
         self.width_modulation = MLP(hidden, hidden, 1, 2)       # attention width by content
-        self.refine = MLP(hidden, hidden, 2, 3)                 # moves the anchors
-        # QD-DETR zeroes this head's last layer, then its transformer-wide Xavier init
-        # (applied by the model after construction) redraws the weight: only the bias stays 0
-        nn.init.zeros_(self.refine.layers[-1].weight)
-        nn.init.zeros_(self.refine.layers[-1].bias)
+        self.refine = MLP(hidden, hidden, 2, 3) if own_head else None   # moves the anchors
+        if self.refine is not None:
+            # QD-DETR zeroes this head's last layer, then its transformer-wide Xavier init
+            # (applied by the model after construction) redraws the weight: the bias stays 0
+            nn.init.zeros_(self.refine.layers[-1].weight)
+            nn.init.zeros_(self.refine.layers[-1].bias)
 
     def forward(self, anchors: torch.Tensor, memory: torch.Tensor, memory_pos: torch.Tensor,
-                memory_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+                memory_mask: torch.Tensor, span_head: nn.Module | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
         """``anchors (B, K, 2)`` initial (center, width) in (0, 1), attached to their
-        parameters; ``memory, memory_pos (B, T, d)``; ``memory_mask (B, T)``.
+        parameters; ``memory, memory_pos (B, T, d)``; ``memory_mask (B, T)``;
+        ``span_head``: the model's output span head (needed without a head of its own).
 
         Returns ``states (layers, B, K, d)`` (normalised) and ``references (layers, B, K, 2)``:
         the anchors each layer's spans are predicted relative to.
@@ -257,9 +279,17 @@ class AnchorDecoder(nn.Module):
             queries = layer(queries, query_pos, sine, memory, memory_pos, memory_mask)
             states.append(queries)
             if index < len(self.layers) - 1:
-                refined = (inverse_sigmoid(reading) + self.refine(queries)).sigmoid()
-                references.append(refined)
-                reading = refined.detach()
+                if self.refine is not None:
+                    refined = (inverse_sigmoid(reading) + self.refine(queries)).sigmoid()
+                    references.append(refined)
+                    reading = refined.detach()
+                else:       # this layer's output spans, detached, are the next anchors
+                    if span_head is None:
+                        raise ValueError("a decoder without a refinement head needs the "
+                                         "model's span head")
+                    spans = (inverse_sigmoid(reading) + span_head(self.norm(queries)))
+                    reading = spans.sigmoid().detach()
+                    references.append(reading)
         return self.norm(torch.stack(states)), torch.stack(references)
 
 

@@ -128,7 +128,10 @@ def training_tensors(profile: Profile, encoder, train: PreparedSplit) -> MomentS
 
 def model_config(profile: Profile) -> AMDETRConfig:
     presets = {"quick": AMDETRConfig.quick, "paper": AMDETRConfig.paper}
-    return presets[profile.retrieval.model]()
+    config = presets[profile.retrieval.model]()
+    if profile.retrieval.architecture == "before-fidelity":
+        config = config.before_fidelity()
+    return config
 
 
 def training_config(profile: Profile, device: str = "auto", epochs: int | None = None,
