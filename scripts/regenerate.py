@@ -56,8 +56,8 @@ STUDIES = (
           "table1.json", "table1_real-sounds.json"),
     # the window study's 1 s point and the fidelity study's QD-DETR arm are Table I's runs
     Study("ablations_real-sounds", ("ablations", "--profile", "real-sounds", "--seeds", "5",
-                                    "--studies", "window,fidelity", "--windows", "4,7",
-                                    "--architectures", "before-fidelity"),
+                                    "--studies", "window,fidelity", "--reuse-points",
+                                    "grids/table1_real-sounds/points"),
           "ablations.json", "ablations_real-sounds.json"),
     Study("fidelity_quick", ("ablations", "--profile", "quick", "--seeds", "5", "--studies",
                              "fidelity"), "ablations.json", "fidelity_quick.json"),

@@ -211,3 +211,30 @@ def test_the_fidelity_study_sets_the_earlier_model_and_leaves_todays_run_alone()
         ablations.points("loss", ablations.AblationGrid(), TINY_EXPERIMENT)
     with pytest.raises(ValueError, match="architecture must be one of"):
         replace(TINY_EXPERIMENT.retrieval, architecture="dab-detr")
+
+
+def test_a_point_that_is_a_table1_seed_is_taken_from_its_points(tmp_path, monkeypatch):
+    from amr_lib.numerics import fingerprint
+
+    today, before = ablations.points("fidelity", AblationGrid(), TINY_EXPERIMENT)
+    made = {"numerics": fingerprint(), "profile": profiles.profile_key(TINY_EXPERIMENT)}
+    queries = {m: [50.0, 100.0] for m in METRICS} | {"lands_on_queried": [100.0, 0.0]}
+    report = {m: 75.0 for m in METRICS} | {"on_queried_event": 50.0, "on_other_event": 0.0}
+    table1 = tmp_path / "table1" / "points"
+    table1.mkdir(parents=True)
+    (table1 / "am-detr_contrastive_seed3.json").write_text(json.dumps(
+        {"model": {"report": report, "queries": queries}, "training": {"best_epoch": 2},
+         **made}))
+    monkeypatch.setattr(ablations, "train_profile", lambda *a, **k: pytest.fail("trained"))
+    out = tmp_path / "grid"
+    taken = ablations.point_report(today, TINY_EXPERIMENT, 3, out, reuse=[table1])
+    # the grid's metrics only, written into the grid's own points
+    assert taken["report"] == {m: 75.0 for m in METRICS} and set(taken["queries"]) == set(
+        METRICS)
+    assert taken["training"] == {"best_epoch": 2} and taken["from"] == "table1"
+    assert json.loads((out / "points" / f"{today.name}_seed3.json").read_text()) == taken
+    # another seed, another definition (the earlier model) or stale numerics: not taken
+    for point, seed in ((today, 4), (before, 3)):
+        with pytest.raises(pytest.fail.Exception):
+            ablations.point_report(point, TINY_EXPERIMENT, seed, tmp_path / "other",
+                                   reuse=[table1])

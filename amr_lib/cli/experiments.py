@@ -77,10 +77,10 @@ def register(commands: argparse._SubParsersAction) -> None:
                            help="training data relative to the profile's split: shares "
                                 "up to 1, whole numbers above (default "
                                 "0.125,0.25,0.5,1,2,4)")
-    ablations.add_argument("--architectures", type=_architectures,
-                           default="qd-detr,before-fidelity",
-                           help="the fidelity study's models (default both; qd-detr is the "
-                                "profile's own run, which Table I already holds)")
+    ablations.add_argument("--reuse-points", nargs="+", default=[], metavar="DIR",
+                           help="Table I points folders (OUT/points of amr experiment "
+                                "table1): a seed made there under the same numerics and "
+                                "profile definition is taken, not trained again")
     ablations.set_defaults(handler=_ablations)
 
     sed = experiments.add_parser(
@@ -137,16 +137,6 @@ def _recorded(command: str, out: str, run: Callable[[], Any]) -> Any:
     result = run()
     write_json(Path(out) / PROVENANCE, provenance(command, time.perf_counter() - started))
     return result
-
-
-def _architectures(text: str) -> tuple[str, ...]:
-    from amr_lib.profiles import ARCHITECTURES
-
-    names = tuple(name.strip() for name in text.split(",") if name.strip())
-    if not names or set(names) - set(ARCHITECTURES):
-        raise argparse.ArgumentTypeError(f"expected some of {', '.join(ARCHITECTURES)}, "
-                                         f"got {text!r}")
-    return names
 
 
 def _study_list(text: str) -> list[str]:
@@ -244,26 +234,26 @@ def _ablations(args: argparse.Namespace) -> int:
     )
     from amr_lib.experiments.results import PROVENANCE, provenance, write_json
     from amr_lib.experiments.table1 import encoders_for
-    from amr_lib.profiles import ARCHITECTURES, load_profile
+    from amr_lib.profiles import load_profile
 
     resolve_device(args.device)
-    grid = AblationGrid(args.windows, args.data_scales, tuple(encoders_for(args.clap_model)),
-                        args.architectures)
+    grid = AblationGrid(args.windows, args.data_scales, tuple(encoders_for(args.clap_model)))
     rows, seconds = run_ablations(load_profile(args.profile), args.seeds, args.out,
                                   args.studies, grid, args.clap_model, args.device,
-                                  args.epochs)
+                                  args.epochs, reuse=[Path(d) for d in args.reuse_points])
 
     def listed(values) -> str:
         return ",".join(f"{v:g}" if isinstance(v, float) else v for v in values)
 
     options = [("--studies", args.studies, STUDIES), ("--windows", args.windows, WINDOWS_S),
-               ("--data-scales", args.data_scales, DATA_SCALES),
-               ("--architectures", args.architectures, ARCHITECTURES)]
+               ("--data-scales", args.data_scales, DATA_SCALES)]
     command = " ".join(["amr experiment ablations", f"--profile {args.profile}",
                         f"--seeds {args.seeds}", f"--out {args.out}"]
                        + [f"{flag} {listed(values)}" for flag, values, default in options
                           if tuple(values) != tuple(default)]
-                       + ([f"--epochs {args.epochs}"] if args.epochs else []))
+                       + ([f"--epochs {args.epochs}"] if args.epochs else [])
+                       + ([f"--reuse-points {' '.join(args.reuse_points)}"]
+                          if args.reuse_points else []))
     # the grid's own time: points finished by an earlier, interrupted run count too
     write_json(Path(args.out) / PROVENANCE, provenance(command, seconds))
     print(f"{'study':<10}{'value':>8}  {'method':<10}{'features':<23}{'mAP':>14}")

@@ -65,8 +65,6 @@ class AblationGrid:
     windows_s: tuple[float, ...] = WINDOWS_S
     data_scales: tuple[float, ...] = DATA_SCALES
     encoders: tuple[str, ...] = ("contrastive", "contrastive-untrained")
-    # QD-DETR's arm equals the profile's own runs: a grid may leave it to Table I's rows
-    architectures: tuple[str, ...] = ARCHITECTURES
 
 
 @dataclass(frozen=True)
@@ -107,18 +105,38 @@ def points(study: str, grid: AblationGrid, base: Profile) -> list[Point]:
     if study == "features":
         return [Point("features", name, "am-detr", name) for name in grid.encoders]
     if study == "fidelity":
-        return [Point("fidelity", name, "am-detr", encoder) for name in grid.architectures]
+        return [Point("fidelity", name, "am-detr", encoder) for name in ARCHITECTURES]
     raise ValueError(f"unknown study {study!r}; choose from "
                      f"{', '.join(STUDIES + OPT_IN)}")
 
 
+def table1_point(point: Point, seed: int, made: dict[str, Any],
+                 folders: Sequence[Path]) -> dict[str, Any] | None:
+    """An AM-DETR point that is a Table I seed already made
+    (:func:`amr_lib.experiments.table1.seed_point` in one of ``folders``, under the same
+    numerics and profile definition), in this grid's form; ``None`` when there is none."""
+    if point.method != "am-detr":
+        return None
+    for folder in folders:
+        stored = stored_point(Path(folder) / f"am-detr_{point.features}_seed{seed}.json",
+                              made, required=("model", "training"))
+        if stored is not None:
+            model = stored["model"]
+            return {"report": {k: v for k, v in model["report"].items() if k in METRICS},
+                    "queries": {k: v for k, v in model["queries"].items() if k in METRICS},
+                    "seconds": 0.0, "training": stored["training"], "from": "table1", **made}
+    return None
+
+
 def point_report(point: Point, base: Profile, seed: int, out_dir: Path,
                  clap_model: str | None = None, device: str = "auto",
-                 epochs: int | None = None, progress: bool = False) -> dict[str, Any]:
+                 epochs: int | None = None, progress: bool = False,
+                 reuse: Sequence[Path] = ()) -> dict[str, Any]:
     """``{"report": metrics, "queries": per-query values, "seconds": s, "numerics":
     fingerprint, "profile": definition}`` of ``point`` for training seed ``seed``, read
     from ``out_dir/points/`` when it was made under this machine's numerics and the
-    point's profile as defined now, else computed and written there."""
+    point's profile as defined now, else taken from a Table I points folder of ``reuse``
+    that holds the same run (:func:`table1_point`), else computed; written there."""
     path = out_dir / POINTS / f"{point.name}_seed{seed}.json"
     profile = point.profile(base)
     # what the point is: the numbers this machine computes and the profile's definition
@@ -127,6 +145,10 @@ def point_report(point: Point, base: Profile, seed: int, out_dir: Path,
     stored = stored_point(path, made)
     if stored is not None:
         return stored
+    same_run = table1_point(point, seed, made, reuse)
+    if same_run is not None:
+        write_json(path, same_run)
+        return same_run
     started = time.perf_counter()
     training = None
     if point.method == "baseline":
@@ -149,11 +171,13 @@ def point_report(point: Point, base: Profile, seed: int, out_dir: Path,
 def run_ablations(profile: Profile, seeds: int = 3, out_dir: str | Path = "ablations",
                   studies: Sequence[str] = STUDIES, grid: AblationGrid | None = None,
                   clap_model: str | None = None, device: str = "auto",
-                  epochs: int | None = None, progress: bool = False
-                  ) -> tuple[list[dict[str, Any]], float]:
+                  epochs: int | None = None, progress: bool = False,
+                  reuse: Sequence[Path] = ()) -> tuple[list[dict[str, Any]], float]:
     """Every point of ``studies`` (rows as :func:`amr_lib.experiments.table1.summary_row` plus
     ``study``, ``value`` and ``seconds``, the compute time summed over seeds), written to
-    ``out_dir/ablations.json``; also returns the compute seconds of the whole grid."""
+    ``out_dir/ablations.json``; also returns the compute seconds of the whole grid.
+    ``reuse``: Table I points folders whose runs the grid takes instead of training them
+    again (the 1 s window and QD-DETR's arm are the profile's own runs)."""
     if seeds < 1:
         raise ValueError(f"seeds must be at least 1, got {seeds}")
     grid = grid or AblationGrid(encoders=tuple(encoders_for(clap_model)))
@@ -163,7 +187,7 @@ def run_ablations(profile: Profile, seeds: int = 3, out_dir: str | Path = "ablat
         for point in points(study, grid, profile):
             runs = 1 if point.method == "baseline" else seeds
             results = [point_report(point, profile, seed, out, clap_model, device, epochs,
-                                    progress)
+                                    progress, reuse)
                        for seed in range(profile.seed, profile.seed + runs)]
             entries = [seed_entry(None if point.method == "baseline" else seed,
                                   result["report"], result.get("queries"))
