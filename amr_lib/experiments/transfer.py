@@ -30,7 +30,6 @@ import numpy as np
 
 from amr_lib import baseline as sliding
 from amr_lib.config import TRANSFER_PROFILES, resolve_device
-from amr_lib.corpora import make_clip_corpus
 from amr_lib.experiments.paraphrases import paraphrase_annotations
 from amr_lib.experiments.results import METRICS, mean_and_spread
 from amr_lib.experiments.table1 import run_baseline
@@ -53,6 +52,7 @@ from amr_lib.runs.chain import (
     train_profile,
     window_config,
 )
+from amr_lib.simulation import classes as sound_classes
 from amr_lib.simulation.clotho_moment import SimulatedSplit
 from amr_lib.train import predict_split
 
@@ -115,9 +115,8 @@ def requeried(test: DomainTest, annotations: Sequence[MomentAnnotation]
 def query_classes(simulated: SimulatedSplit) -> dict[str, str]:
     """qid -> the sound class of the clip its query was made from (ESC-50's category, or
     the synthetic corpus's class)."""
-    corpus = make_clip_corpus(simulated.clip_corpus, simulated.config.sample_rate)
-    return {event.qid: corpus.category(event.clip_id)
-            for recipe in simulated.recipes for event in recipe.events}
+    return dict(zip((a.qid for a in simulated.annotations), sound_classes.query_classes(simulated),
+                    strict=True))
 
 
 def recall_by_class(annotations: Sequence[MomentAnnotation],

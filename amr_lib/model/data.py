@@ -13,6 +13,10 @@ One row per query. Recordings are stored once and shared by their queries::
     saliency     (Q, T)     float32  1.0 on frames inside a moment (Lighthouse's rule)
 
 Times are normalised by the length the frames cover, ``T_v * hop_s`` seconds.
+
+Splits of corpora labelled by class also know each query's sound class and which classes
+a caption of another can name (:mod:`amr_lib.simulation.classes`), so an absent text can
+be drawn from a class the recording does not hold (:meth:`MomentSplit.absent_texts`).
 """
 
 from __future__ import annotations
@@ -75,6 +79,8 @@ class MomentSplit:
     # what a predicted normalised span is a share of: the frames' length ("frames"), or
     # the annotation's duration ("duration", Lighthouse's inference, for released features)
     spans_over: str = "frames"
+    classes: tuple[str, ...] = ()                # each query's sound class, where known
+    entangled: frozenset[frozenset[str]] = frozenset()   # classes a caption of one names
 
     def __len__(self) -> int:
         return len(self.annotations)
@@ -131,24 +137,99 @@ class MomentSplit:
                            self.tokens[text_rows, :length], token_mask[:, :length], targets,
                            rows)
 
-    def absent_texts(self, rows: torch.Tensor, share: float, rng: np.random.Generator
-                     ) -> torch.Tensor:
+    def with_classes(self, classes: Sequence[str],
+                     entangled: frozenset[frozenset[str]] = frozenset()) -> MomentSplit:
+        """This split with each query's sound class (annotation order) and the entangled
+        pairs of classes (:func:`amr_lib.simulation.classes.entangled_pairs`)."""
+        if len(classes) != len(self):
+            raise ValueError(f"{len(classes)} classes for {len(self)} queries")
+        return replace(self, classes=tuple(classes), entangled=frozenset(entangled))
+
+    def not_absent(self, recording: int) -> frozenset[str]:
+        """The classes recording ``recording`` holds, and those entangled with them: no
+        text of these is absent from it."""
+        return self._not_absent[recording]
+
+    def absent_texts(self, rows: torch.Tensor, share: float, rng: np.random.Generator,
+                     by_class: bool = False, hard_share: float = 0.0) -> torch.Tensor:
         """``(B,)`` text rows for :meth:`batch`: each row's own query, except at
         ``round(share * B)`` positions drawn by ``rng``, which get the text of a query
-        about another recording that none of this recording's queries shares (compared
-        in lower case). The sound such a text describes was not placed in the recording,
-        unless the same kind of sound came with another caption (a label noise of about
-        the chance that two events share a class)."""
-        if not 0 <= share <= 1:
-            raise ValueError(f"absent share must be in [0, 1], got {share}")
+        about another recording.
+
+        By text (default): a text none of this recording's queries shares (compared in
+        lower case). The sound it describes was not placed in the recording, unless the
+        same kind of sound came with another caption (a label noise of about the chance
+        that two events share a class). By class (``by_class``, for splits that know their
+        classes): a query of a class the recording neither holds nor is entangled with
+        (:meth:`not_absent`), so the sound is truly not there; with probability
+        ``hard_share`` from the allowed class nearest the row's own (:attr:`neighbours`),
+        the hardest absent sound to tell apart."""
+        if not 0 <= share <= 1 or not 0 <= hard_share <= 1:
+            raise ValueError(f"absent and hard shares must be in [0, 1], got {share}, "
+                             f"{hard_share}")
+        if by_class and not self.classes:
+            raise ValueError("absent texts by class need the split's classes "
+                             "(MomentSplit.with_classes); this split has none")
         text_rows = rows.clone()
         count = round(share * len(rows))
         if count == 0:
             return text_rows
         takers = rng.choice(len(rows), count, replace=False)
-        text_rows[torch.from_numpy(takers).to(rows.device)] = torch.from_numpy(
-            self._absent_donors(rows.cpu().numpy()[takers], rng)).to(rows.device)
+        chosen = rows.cpu().numpy()[takers]
+        donors = (self._class_donors(chosen, rng, hard_share) if by_class
+                  else self._absent_donors(chosen, rng))
+        text_rows[torch.from_numpy(takers).to(rows.device)] = torch.from_numpy(donors).to(
+            rows.device)
         return text_rows
+
+    def _class_donors(self, takers: np.ndarray, rng: np.random.Generator,
+                      hard_share: float) -> np.ndarray:
+        """For each row in ``takers``, a query whose class its recording does not hold."""
+        recording = self.recording.cpu().numpy()
+        donors = np.empty(len(takers), dtype=np.int64)
+        for index, taker in enumerate(takers):
+            held = self.not_absent(int(recording[taker]))
+            allowed = [name for name in self._rows_by_class if name not in held]
+            if not allowed:
+                raise ValueError(f"recording {self.annotations[taker].vid!r} holds or is "
+                                 "entangled with every class of the split: no absent text")
+            if rng.random() < hard_share:
+                own = self.classes[taker]
+                name = next(n for n in self.neighbours[own] if n not in held)
+            else:
+                name = allowed[rng.integers(len(allowed))]
+            candidates = self._rows_by_class[name]
+            donors[index] = candidates[rng.integers(len(candidates))]
+        return donors
+
+    @cached_property
+    def _rows_by_class(self) -> dict[str, np.ndarray]:
+        names = np.asarray(self.classes)
+        return {name: np.flatnonzero(names == name) for name in sorted(set(self.classes))}
+
+    @cached_property
+    def _not_absent(self) -> dict[int, frozenset[str]]:
+        held: dict[int, set[str]] = {}
+        for recording, name in zip(self.recording.tolist(), self.classes, strict=True):
+            held.setdefault(recording, set()).add(name)
+        return {recording: frozenset(names | {other for pair in self.entangled
+                                              if pair & names for other in pair})
+                for recording, names in held.items()}
+
+    @cached_property
+    def neighbours(self) -> dict[str, list[str]]:
+        """Per class, every other class of the split from the nearest to the farthest: the
+        cosine similarity of their mean token states (each query's mean over its real
+        tokens, averaged over the class's queries)."""
+        mask = self.token_mask.float()[..., None]
+        queries = (self.tokens * mask).sum(1) / mask.sum(1).clamp(min=1)        # (Q, H)
+        names = list(self._rows_by_class)
+        centres = torch.nn.functional.normalize(torch.stack(
+            [queries[torch.from_numpy(self._rows_by_class[n])].mean(0) for n in names]),
+            dim=-1)
+        similarity = (centres @ centres.T).cpu().numpy()
+        return {name: [names[j] for j in np.argsort(-similarity[i], kind="stable") if j != i]
+                for i, name in enumerate(names)}
 
     def _absent_donors(self, takers: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """For each row in ``takers``, a query of another recording whose text none of the
@@ -190,7 +271,9 @@ class MomentSplit:
                        tokens=self.tokens[rows], token_mask=self.token_mask[rows],
                        spans_cxw=self.spans_cxw[rows], span_count=self.span_count[rows],
                        saliency=self.saliency[rows],
-                       annotations=tuple(self.annotations[i] for i in rows.tolist()))
+                       annotations=tuple(self.annotations[i] for i in rows.tolist()),
+                       classes=tuple(self.classes[i] for i in rows.tolist())
+                       if self.classes else ())
 
     @classmethod
     def concatenate(cls, splits: Sequence[MomentSplit]) -> MomentSplit:
@@ -213,7 +296,11 @@ class MomentSplit:
             span_count=torch.cat([s.span_count for s in splits]),
             saliency=_cat_padded([s.saliency for s in splits]),
             annotations=tuple(a for s in splits for a in s.annotations),
-            hop_s=splits[0].hop_s, spans_over=splits[0].spans_over)
+            hop_s=splits[0].hop_s, spans_over=splits[0].spans_over,
+            # classes only where every part knows its own
+            classes=tuple(c for s in splits for c in s.classes)
+            if all(s.classes for s in splits) else (),
+            entangled=frozenset().union(*(s.entangled for s in splits)))
 
     @classmethod
     def from_store(cls, store: FeatureStore, annotations: Sequence[MomentAnnotation],
