@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import hashlib
 import json
 import math
 import os
@@ -74,6 +75,13 @@ class TrainingConfig:
     # many points, for the kept checkpoint and for the patience: gains within the noise of
     # the validation split do not keep a finished run going
     min_delta: float = 0.0
+    # beyond the paper (model.recipes): absent texts drawn by class (never a sound the
+    # recording holds; needs a split with classes), a share of them from the nearest class,
+    # and absent pairs *added* to each batch (absent_share of the grown batch) instead of
+    # replacing a share of its texts; any of these also checks the rolled negatives
+    absent_by_class: bool = False
+    hard_share: float = 0.0
+    absent_added: bool = False
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.eval_batch_size < 1:
@@ -82,6 +90,11 @@ class TrainingConfig:
             raise ValueError(f"precision must be auto, bf16 or fp32, got {self.precision!r}")
         if not 0 <= self.absent_share < 1:
             raise ValueError(f"absent_share must be in [0, 1), got {self.absent_share}")
+        if self.absent_added and not 0 < self.absent_share <= 0.5:
+            raise ValueError(f"added absent pairs need an absent_share in (0, 0.5], got "
+                             f"{self.absent_share}")
+        if not 0 <= self.hard_share <= 1:
+            raise ValueError(f"hard_share must be in [0, 1], got {self.hard_share}")
         if self.patience is not None and self.patience < 1:
             raise ValueError(f"patience must be a positive number of epochs, got "
                              f"{self.patience}")
@@ -91,8 +104,17 @@ class TrainingConfig:
         if self.min_delta < 0:
             raise ValueError(f"min_delta must be at least 0, got {self.min_delta}")
 
+    @property
+    def uses_classes(self) -> bool:
+        """Do the batches need the split's classes (the beyond-the-paper options)?"""
+        return self.absent_by_class or bool(self.loss.other_events)
+
     def to_json(self) -> dict[str, Any]:
         values = asdict(self)
+        values["loss"] = self.loss.to_json()
+        for name in ("absent_by_class", "hard_share", "absent_added"):
+            if not values[name]:      # absent at their defaults: the paper's keys stand
+                del values[name]
         if not self.absent_share:    # absent at 0: runs made before the option keep their key
             del values["absent_share"]
         if self.patience is None:    # absent when unused, for the same reason
@@ -244,14 +266,9 @@ def _train_epoch(model: torch.nn.Module, criterion: SetCriterion,
     model.train()
     totals: dict[str, float] = {}
     steps = 0
-    # absent pairs drawn per epoch from (seed, epoch): a resumed run sees the same ones
-    absent = np.random.default_rng([config.seed, epoch]) if config.absent_share else None
-    for rows in epoch_batches(len(split), config.batch_size, config.seed, epoch, device):
-        if absent is None:
-            batch = split.batch(rows[rank::world])
-        else:
-            texts = split.absent_texts(rows, config.absent_share, absent)
-            batch = split.batch(rows[rank::world], texts[rank::world])
+    for rows, texts in epoch_pairs(split, config, epoch, device):
+        batch = split.batch(rows[rank::world], None if texts is None else texts[rank::world],
+                            classes=config.uses_classes)
         with autocast(device, config.precision):
             outputs = model(**batch.model_inputs(config.negative_pairs))
         losses = criterion(outputs, batch.targets)
@@ -265,6 +282,50 @@ def _train_epoch(model: torch.nn.Module, criterion: SetCriterion,
             totals[name] = totals.get(name, 0.0) + value.detach()
         steps += 1
     return {name: float(value) / steps for name, value in totals.items()}
+
+
+def epoch_pairs(split: MomentSplit, config: TrainingConfig, epoch: int,
+                device: torch.device | str = "cpu"
+                ) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
+    """The (recording rows, text rows) of each batch of one epoch; text rows ``None`` when
+    every pair is present. Absent pairs are drawn from ``(seed, epoch)``, so a resumed run
+    sees the ones an uninterrupted one would: ``absent_share`` of each batch's texts
+    replaced, or (``absent_added``) ``B s / (1 - s)`` absent pairs added to the batch's B,
+    so they are ``s`` of the grown batch and every present pair keeps its place."""
+    absent = np.random.default_rng([config.seed, epoch]) if config.absent_share else None
+    for rows in epoch_batches(len(split), config.batch_size, config.seed, epoch, device):
+        if absent is None:
+            yield rows, None
+            continue
+        draw = {"by_class": config.absent_by_class, "hard_share": config.hard_share}
+        if not config.absent_added:
+            yield rows, split.absent_texts(rows, config.absent_share, absent, **draw)
+            continue
+        count = round(len(rows) * config.absent_share / (1 - config.absent_share))
+        takers = rows[torch.from_numpy(absent.choice(len(rows), count,
+                                                     replace=count > len(rows))).to(
+            rows.device)]
+        texts = split.absent_texts(takers, 1.0, absent, **draw)
+        yield torch.cat((rows, takers)), torch.cat((rows, texts))
+
+
+def pairs_digest(split: MomentSplit, config: TrainingConfig, batches: int = 8) -> str:
+    """16 hex digits of what the first ``batches`` batches of epoch 1 train on: rows,
+    texts and the targets the beyond-the-paper switches make (presence, other events,
+    checked negatives). Part of a run's key when a recipe switches them on, so a change
+    of how pairs are drawn or labelled makes new runs instead of reusing old ones."""
+    digest = hashlib.sha256()
+    for _, (rows, texts) in zip(range(batches), epoch_pairs(split, config, 1), strict=False):
+        batch = split.batch(rows, texts, classes=config.uses_classes)
+        targets = batch.targets
+        parts = [rows, batch.tokens, targets.saliency, targets.present, targets.other,
+                 targets.negative_ok]
+        for part in parts:
+            if part is not None:
+                digest.update(part.detach().cpu().numpy().tobytes())
+        for spans in targets.spans_cxw + (targets.other_spans_cxw or []):
+            digest.update(spans.detach().cpu().numpy().tobytes())
+    return digest.hexdigest()[:16]
 
 
 def epoch_batches(size: int, batch_size: int, seed: int, epoch: int,

@@ -110,7 +110,7 @@ class AMDETRStep:
         frames, text = model.project(batch.audio, audio_mask, batch.tokens)
         frames, pair_mask, text, token_mask = with_negative_pairs(
             frames, audio_mask, text, batch.token_mask.bool())
-        memory, saliency = model.encode(frames, pair_mask, text, token_mask)
+        memory, saliency, _ = model.encode(frames, pair_mask, text, token_mask)
         decoded = model.decode(memory, pair_mask)
         outputs = {"pred_logits": decoded["pred_logits"][:size],
                    "pred_spans": decoded["pred_spans"][:size],

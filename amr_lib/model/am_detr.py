@@ -69,6 +69,9 @@ class AMDETRConfig:
     refinement: str = "own-head"    # anchors moved by: own-head (QD-DETR) | shared-head
     init: str = "qd-detr"           # qd-detr | earlier (Xavier on fewer blocks, torch's
                                     # default attention init)
+    # beyond the paper: a presence logit from the encoder's global token ("is the sound
+    # there at all?"), built after every other module so their initial weights stay
+    presence_head: bool = False
 
     def __post_init__(self) -> None:
         sizes = [getattr(self, f.name) for f in fields(self) if f.type == "int"]
@@ -111,12 +114,15 @@ class AMDETRConfig:
         return replace(self, activation="relu", refinement="shared-head", init="earlier")
 
     def to_json(self) -> dict[str, Any]:
-        """Every field; the fidelity switches only where they differ from QD-DETR's, so a
-        configuration, and the runs keyed on it, read as before the switches existed."""
+        """Every field; the fidelity switches and the presence head only where they differ
+        from the paper's model, so a configuration, and the runs keyed on it, read as
+        before those options existed."""
         values = asdict(self)
         for name, allowed in FIDELITY_SWITCHES.items():
             if values[name] == allowed[0]:
                 del values[name]
+        if not self.presence_head:
+            del values["presence_head"]
         return values
 
     @classmethod
@@ -164,6 +170,8 @@ class AMDETR(nn.Module):
         # reference anchors (QD-DETR's span_embed) and 2-way class logits
         self.span_head = MLP(d, d, 2, c.span_head_layers)
         self.class_head = nn.Linear(d, 2)
+        if c.presence_head:
+            self.presence = nn.Linear(d, 1)
         if c.init == "earlier":       # Xavier on the layers only, torch's attention init
             for block in (self.cross_encoder, self.encoder, self.decoder.layers):
                 for parameter in block.parameters():
@@ -196,6 +204,8 @@ class AMDETR(nn.Module):
           ``pred_spans (B, K, 2)``: normalised (center, width) in [0, 1] of the frame axis;
           ``saliency_scores (B, T)``: per-frame relevance (padding frames hold junk);
           ``saliency_scores_neg (B, T)``: the same for the negative pairs, if asked for;
+          ``presence_logits (B,)``: with a presence head, the logit that the query's sound
+          is in the recording at all;
           ``aux_outputs``: list of ``{"pred_logits", "pred_spans"}`` of earlier decoder layers.
         """
         batch = audio.shape[0]
@@ -204,9 +214,11 @@ class AMDETR(nn.Module):
         if negative_pairs:      # one encoder pass over the 2B pairs: positives, then negatives
             frames, audio_mask, text, token_mask = with_negative_pairs(
                 frames, audio_mask, text, token_mask)
-        memory, saliency = self.encode(frames, audio_mask, text, token_mask)
+        memory, saliency, global_state = self.encode(frames, audio_mask, text, token_mask)
         out = self.decode(memory[:batch], audio_mask[:batch])
         out["saliency_scores"] = saliency[:batch]
+        if self.config.presence_head:
+            out["presence_logits"] = self.presence(global_state[:batch]).squeeze(-1)
         if negative_pairs:
             out["saliency_scores_neg"] = saliency[batch:]
         return out
@@ -221,8 +233,9 @@ class AMDETR(nn.Module):
                 self.text_projection(F.normalize(tokens, dim=-1)))             # (B, L, d)
 
     def encode(self, frames: torch.Tensor, audio_mask: torch.Tensor, text: torch.Tensor,
-               token_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Encoders on projected inputs: ``(memory (B, T, d), saliency (B, T))``."""
+               token_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Encoders on projected inputs: ``(memory (B, T, d), saliency (B, T), global
+        state (B, d))``."""
         batch = frames.shape[0]
         x = frames
         positions = frame_positions(audio_mask, x.shape[-1]).to(x)              # (B, T, d)
@@ -236,7 +249,7 @@ class AMDETR(nn.Module):
         global_state, memory = x[:, 0], x[:, 1:]
         saliency = (self.saliency_frames(memory) * self.saliency_global(global_state)[:, None]
                     ).sum(-1) / self.config.hidden_dim ** 0.5                   # (B, T)
-        return memory, saliency
+        return memory, saliency, global_state
 
     def decode(self, memory: torch.Tensor, audio_mask: torch.Tensor) -> dict[str, Any]:
         """Decoder and heads on the encoder's ``memory (B, T, d)``."""

@@ -36,11 +36,22 @@ from amr_lib.spans import span_xx_to_cxw
 
 @dataclass
 class MomentTargets:
-    """Ground truth of one batch, on the same device as the predictions."""
+    """Ground truth of one batch, on the same device as the predictions.
+
+    ``present`` says which pairs are the recording's own query (the others are absent
+    pairs). The last three fields exist for splits that know their classes (beyond the
+    paper): the frames and spans of the recording's *other* events (of a class neither
+    the query's nor entangled with it; none for an absent pair), and which rolled negative
+    pairs are truly negative (recording i with the text of pair i + 1: false where that
+    text names a class the recording holds)."""
 
     spans_cxw: list[torch.Tensor]     # B x (G_b, 2) normalised (center, width)
     saliency: torch.Tensor            # (B, T) 1.0 inside a moment, 0.0 elsewhere
     audio_mask: torch.Tensor          # (B, T) True on real frames
+    present: torch.Tensor | None = None            # (B,) bool: the text's sound is there
+    other: torch.Tensor | None = None              # (B, T) 1.0 on other events' frames
+    other_spans_cxw: list[torch.Tensor] | None = None   # B x (M_b, 2)
+    negative_ok: torch.Tensor | None = None        # (B,) bool
 
 
 @dataclass(frozen=True)
@@ -110,15 +121,16 @@ class MomentSplit:
                  if isinstance(getattr(self, f.name), torch.Tensor)}
         return replace(self, **moved)
 
-    def batch(self, rows: torch.Tensor, text_rows: torch.Tensor | None = None
-              ) -> MomentBatch:
+    def batch(self, rows: torch.Tensor, text_rows: torch.Tensor | None = None,
+              classes: bool = False) -> MomentBatch:
         """Gather the queries at ``rows (B,)`` (on this split's device), trimmed to the
         longest recording and query in the batch.
 
         ``text_rows (B,)`` pairs the recording of ``rows[i]`` with the text of query
         ``text_rows[i]`` instead of its own; where the two differ the pair is *absent*
         (see :meth:`absent_texts`): no moment, no salient frame, every prediction
-        background."""
+        background. With ``classes`` (a split that knows them) the targets also carry the
+        other events and the checked negatives (:class:`MomentTargets`)."""
         rows = rows.to(self.recording.device)
         text_rows = rows if text_rows is None else text_rows.to(rows.device)
         present = text_rows == rows
@@ -132,10 +144,52 @@ class MomentSplit:
         targets = MomentTargets(
             spans_cxw=[spans[i, :count] for i, count in enumerate(counts)],
             saliency=self.saliency[rows, :frames] * present[:, None],
-            audio_mask=audio_mask[:, :frames])
+            audio_mask=audio_mask[:, :frames], present=present)
+        if classes:
+            self._add_class_targets(targets, rows, text_rows, present, frames)
         return MomentBatch(self.audio[recordings, :frames], audio_mask[:, :frames],
                            self.tokens[text_rows, :length], token_mask[:, :length], targets,
                            rows)
+
+    def _add_class_targets(self, targets: MomentTargets, rows: torch.Tensor,
+                           text_rows: torch.Tensor, present: torch.Tensor, frames: int
+                           ) -> None:
+        """The other events and checked negatives of :class:`MomentTargets`."""
+        if not self.classes:
+            raise ValueError("class targets need the split's classes "
+                             "(MomentSplit.with_classes); this split has none")
+        other, spans = self._other_events
+        device = rows.device
+        targets.other = other.to(device)[rows, :frames] * present[:, None]
+        targets.other_spans_cxw = [spans[row].to(device) if keep else spans[row][:0].to(device)
+                                   for row, keep in zip(rows.tolist(), present.tolist(),
+                                                        strict=True)]
+        recording = self.recording.cpu().numpy()
+        texts = text_rows.roll(-1).tolist()          # the text each negative pair reads
+        targets.negative_ok = torch.tensor(
+            [self.classes[text] not in self.not_absent(int(recording[row]))
+             for row, text in zip(rows.tolist(), texts, strict=True)], device=device)
+
+    @cached_property
+    def _other_events(self) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """``(Q, T)`` 1.0 on the frames of each query's other events, and their
+        ``(M_q, 2)`` normalised spans: the events of the same recording whose class is
+        neither the query's nor entangled with it."""
+        frames = torch.zeros_like(self.saliency)
+        spans: list[torch.Tensor] = []
+        by_recording: dict[int, list[int]] = {}
+        for row, recording in enumerate(self.recording.tolist()):
+            by_recording.setdefault(recording, []).append(row)
+        for row, recording in enumerate(self.recording.tolist()):
+            own = self.classes[row]
+            near = {own} | {name for pair in self.entangled if own in pair for name in pair}
+            others = [other for other in by_recording[recording]
+                      if self.classes[other] not in near]
+            found = [self.spans_cxw[other, :self.span_count[other]] for other in others]
+            spans.append(torch.cat(found) if found else self.spans_cxw.new_zeros(0, 2))
+            if others:
+                frames[row] = self.saliency[others].amax(0)
+        return frames, spans
 
     def with_classes(self, classes: Sequence[str],
                      entangled: frozenset[frozenset[str]] = frozenset()) -> MomentSplit:

@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from filelock import FileLock
 
+from amr_lib.corpora import make_clip_corpus
 from amr_lib.features.clap import DEFAULT_MODEL
 from amr_lib.features.encoders import encoder_reference, make_feature_encoder
 from amr_lib.features.extract import extract_features
@@ -31,8 +32,10 @@ from amr_lib.features.store import FeatureStore
 from amr_lib.features.windows import WindowConfig
 from amr_lib.lighthouse_jsonl import MomentPrediction, write_predictions
 from amr_lib.metrics import evaluate
+from amr_lib.model import recipes
 from amr_lib.model.am_detr import AMDETRConfig
 from amr_lib.model.data import MomentSplit
+from amr_lib.model.recipes import Recipe
 from amr_lib.numerics import fingerprint
 from amr_lib.presence import (
     presence_auroc,
@@ -42,6 +45,7 @@ from amr_lib.presence import (
     top_scores,
 )
 from amr_lib.profiles import Profile
+from amr_lib.simulation.classes import class_captions, entangled_pairs, query_classes
 from amr_lib.simulation.clotho_moment import SimulatedSplit, simulate_split
 from amr_lib.storage.cache import content_key, default_cache_root
 from amr_lib.train import (
@@ -50,6 +54,7 @@ from amr_lib.train import (
     TrainResult,
     is_main_process,
     model_device,
+    pairs_digest,
     predict_split,
     train_am_detr,
 )
@@ -63,8 +68,14 @@ class PreparedSplit:
     store: FeatureStore
     hop_s: float
 
-    def tensors(self) -> MomentSplit:
-        return MomentSplit.from_store(self.store, self.simulated.annotations, self.hop_s)
+    def tensors(self, classes: bool = False) -> MomentSplit:
+        """The split's queries as tensors; with ``classes``, their sound classes and the
+        corpus's entangled pairs (:mod:`amr_lib.simulation.classes`) too."""
+        split = MomentSplit.from_store(self.store, self.simulated.annotations, self.hop_s)
+        if not classes:
+            return split
+        return split.with_classes(query_classes(self.simulated),
+                                  entangled_pairs(class_captions(self.simulated)))
 
 
 def window_config(profile: Profile) -> WindowConfig:
@@ -113,17 +124,19 @@ def prepare(profile: Profile, split: str, encoder, root: str | Path | None = Non
                          window.hop_s)
 
 
-def training_tensors(profile: Profile, encoder, train: PreparedSplit) -> MomentSplit:
+def training_tensors(profile: Profile, encoder, train: PreparedSplit,
+                     classes: bool = False) -> MomentSplit:
     """The training queries AM-DETR sees: ``train`` (the profile's prepared training
     split), cut to a share of its recordings or joined by further simulations of it with
-    seeds ``seed + 1, seed + 2, ...`` as ``train_scale`` asks."""
+    seeds ``seed + 1, seed + 2, ...`` as ``train_scale`` asks (``classes``: with their
+    sound classes)."""
     scale = profile.retrieval.train_scale
-    tensors = train.tensors()
+    tensors = train.tensors(classes)
     if scale < 1:
         return tensors.recording_subset(scale, profile.seed)
     extra = [replace(profile, seed=profile.seed + k) for k in range(1, int(scale))]
     return MomentSplit.concatenate(
-        [tensors] + [prepare(more, "train", encoder).tensors() for more in extra])
+        [tensors] + [prepare(more, "train", encoder).tensors(classes) for more in extra])
 
 
 def model_config(profile: Profile) -> AMDETRConfig:
@@ -243,8 +256,15 @@ class ProfileRun:
 def train_profile(profile: Profile, device: str = "auto", epochs: int | None = None,
                   progress: bool = True, runs_root: str | Path | None = None,
                   seed: int | None = None, clap_model: str | None = None,
-                  absent_share: float = 0.0, mix: Sequence[Profile] = ()) -> ProfileRun:
+                  absent_share: float = 0.0, mix: Sequence[Profile] = (),
+                  recipe: Recipe | str = "paper") -> ProfileRun:
     """Run (or load) the whole chain of ``profile`` up to the best model.
+
+    ``recipe`` (:mod:`amr_lib.model.recipes`) sets the beyond-the-paper switches of the
+    model and of training; a recipe with absent pairs takes ``absent_share`` (default
+    :data:`~amr_lib.model.recipes.ABSENT_SHARE`) for them, and one that reads sound
+    classes gets every split with its classes (a corpus of captions without classes is
+    refused before anything is simulated).
 
     ``seed`` overrides the training seed (not the data's); ``absent_share`` as in
     :func:`training_config` (its run also gets a presence threshold chosen on validation,
@@ -256,23 +276,32 @@ def train_profile(profile: Profile, device: str = "auto", epochs: int | None = N
     split (the target domain; query ids also repeat between profiles) and scored on its
     test split. The run folder is ``runs_root/<key>`` (default: the cache's
     ``am_detr_runs``)."""
+    recipe = recipes.recipe(recipe) if isinstance(recipe, str) else recipe
+    classes = recipe.needs_classes
+    if classes:
+        check_classes(profile)
     encoder = feature_encoder(profile, "cpu", clap_model)
     splits = {name: prepare(profile, name, encoder) for name in ("train", "valid", "test")}
-    tensors = {name: prepared.tensors() for name, prepared in splits.items()
+    tensors = {name: prepared.tensors(classes) for name, prepared in splits.items()
                if name != "train"}
-    tensors["train"] = training_tensors(profile, encoder, splits["train"])
+    tensors["train"] = training_tensors(profile, encoder, splits["train"], classes)
     mixed = [prepare(other, "train", encoder) for other in mix]
     if mixed:
         tensors["train"] = MomentSplit.concatenate(
-            [tensors["train"]] + [more.tensors() for more in mixed])
+            [tensors["train"]] + [more.tensors(classes) for more in mixed])
     window = window_config(profile)
     config = training_config(profile, device, epochs, seed, absent_share)
-    detr = model_config(profile).with_inputs(tensors["train"].audio_dim,
-                                             tensors["train"].text_dim)
+    if recipe.name != "paper":
+        config = replace(config, loss=recipe.loss(config.loss),
+                         **recipe.training(absent_share or recipes.ABSENT_SHARE))
+    detr = recipe.model(model_config(profile)).with_inputs(tensors["train"].audio_dim,
+                                                           tensors["train"].text_dim)
     # the numbers this machine computes, not a version constant: see amr_lib.numerics
     material = {"numerics": fingerprint(), "model": detr.to_json(),
                 "training": {**config.to_json(), "device": None},   # any device, same run
                 "features": {name: prepared.store.name for name, prepared in splits.items()}}
+    if recipe.name != "paper":     # what its switches make of the batches, not a version
+        material["pairs"] = pairs_digest(tensors["train"], config)
     if profile.retrieval.train_scale != 1:       # absent at 1: earlier runs keep their key
         material["train_scale"] = profile.retrieval.train_scale
     if mix:                                      # absent when empty, for the same reason
@@ -294,6 +323,13 @@ def train_profile(profile: Profile, device: str = "auto", epochs: int | None = N
     if not single:                      # every process returns with the threshold stored
         torch.distributed.barrier()
     return ProfileRun(result, splits, tensors, run_dir, run_name, config, profile.seed)
+
+
+def check_classes(profile: Profile) -> None:
+    """``CorpusError`` naming the corpus when ``profile``'s clips have no sound classes
+    (a recipe that reads them cannot run on Clotho's captions)."""
+    corpus = make_clip_corpus(profile.clip_corpus, profile.simulation.sample_rate)
+    corpus.category(next(iter(corpus)).clip_id)
 
 
 def export_run(run: ProfileRun, out_dir: str | Path, presence: bool = False) -> Path:
