@@ -170,9 +170,13 @@ class AMDETR(nn.Module):
         # reference anchors (QD-DETR's span_embed) and 2-way class logits
         self.span_head = MLP(d, d, 2, c.span_head_layers)
         self.class_head = nn.Linear(d, 2)
-        if c.presence_head:
+        self._initialise()
+        if c.presence_head:     # after every other draw: the rest initialises as without it
             self.presence = nn.Linear(d, 1)
-        if c.init == "earlier":       # Xavier on the layers only, torch's attention init
+
+    def _initialise(self) -> None:
+        """QD-DETR's transformer init, or the book's earlier one (``init="earlier"``)."""
+        if self.config.init == "earlier":   # Xavier on the layers only, torch's attention
             for block in (self.cross_encoder, self.encoder, self.decoder.layers):
                 for parameter in block.parameters():
                     if parameter.dim() > 1:
