@@ -33,7 +33,7 @@ def test_absent_texts_come_from_other_recordings_with_other_texts():
     again = split.absent_texts(rows, 0.25, np.random.default_rng(0))
     assert torch.equal(texts, again)                           # seeded
     assert torch.equal(split.absent_texts(rows, 0.0, np.random.default_rng(0)), rows)
-    with pytest.raises(ValueError, match=r"absent share must be in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"absent and hard shares must be in \[0, 1\]"):
         split.absent_texts(rows, 1.5, np.random.default_rng(0))
 
 
@@ -106,3 +106,41 @@ def test_a_tiny_model_learns_to_score_absent_queries_low(tmp_path):
     torch.manual_seed(0)
     untrained = top_scores(AMDETR(tiny_model_config()), valid, presence_pairs(valid, 7))
     assert untrained.shape == (2 * len(valid),)
+
+
+def test_platt_calibration_of_two_signals_is_fitted_stored_and_read_back():
+    from amr_lib.presence import (
+        Calibration,
+        expected_calibration_error,
+        fit_calibration,
+        own_signals,
+        reliability_bins,
+    )
+
+    rng = np.random.default_rng(0)
+    present = np.repeat([True, False], 400)
+    # the head separates well, the saliency a little; the top logit not at all
+    signals = {"head": np.where(present, 2.0, -2.0) + rng.normal(0, 1, 800),
+               "saliency": np.where(present, 0.5, 0.0) + rng.normal(0, 1, 800),
+               "top": rng.normal(0, 1, 800)}
+    assert own_signals(signals) == ("head", "saliency")
+    assert own_signals({"top": signals["top"], "saliency": signals["saliency"]}) == (
+        "top", "saliency")
+    calibration = fit_calibration(signals, present)
+    assert calibration.signals == ("head", "saliency")
+    assert calibration.weights[0] > calibration.weights[1] > 0
+    assert calibration.valid_auroc > 0.95 and calibration.valid_ece < 0.05
+    probability = calibration.probability(signals)
+    assert probability.min() >= 0 and probability.max() <= 1
+    # calibrated: within each bin, the share of present pairs is close to the probability
+    bins = reliability_bins(probability, present)
+    assert sum(b["pairs"] for b in bins) == 800
+    assert expected_calibration_error(probability, present) == pytest.approx(
+        calibration.valid_ece)
+    # a constant 0.5 against an even split is calibrated; 0.9 is off by 0.4
+    even = np.full(800, 0.5)
+    assert expected_calibration_error(even, present) == pytest.approx(0.0)
+    assert expected_calibration_error(np.full(800, 0.9), present) == pytest.approx(0.4)
+    assert Calibration.from_json(calibration.to_json()) == calibration
+    with pytest.raises(ValueError, match="not a Platt calibration"):
+        Calibration.from_json({**calibration.to_json(), "kind": "isotonic"})

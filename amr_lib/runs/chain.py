@@ -38,9 +38,12 @@ from amr_lib.model.data import MomentSplit
 from amr_lib.model.recipes import Recipe
 from amr_lib.numerics import fingerprint
 from amr_lib.presence import (
+    calibrate_probability,
     presence_auroc,
     presence_pairs,
+    store_calibration,
     store_threshold,
+    stored_calibration,
     stored_threshold,
     top_scores,
 )
@@ -317,9 +320,15 @@ def train_profile(profile: Profile, device: str = "auto", epochs: int | None = N
     with lock:
         result = train_am_detr(detr, tensors["train"], tensors["valid"], config, run_dir,
                                extra=extra, progress=progress)
-        if absent_share and is_main_process():
+        if absent_share and recipe.name == "paper" and is_main_process():
             store_threshold(run_dir / BEST, result.model, tensors["valid"], config.seed,
                             config.eval_batch_size, model_device(result.model))
+        if recipe.name != "paper" and is_main_process() and (
+                stored_calibration(run_dir / BEST) is None):
+            # a presence probability on validation pairs, absent texts by class where known
+            store_calibration(run_dir / BEST, calibrate_probability(
+                result.model, tensors["valid"], config.seed, by_class=classes,
+                batch_size=config.eval_batch_size, device=model_device(result.model)))
     if not single:                      # every process returns with the threshold stored
         torch.distributed.barrier()
     return ProfileRun(result, splits, tensors, run_dir, run_name, config, profile.seed)
