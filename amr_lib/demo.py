@@ -40,8 +40,21 @@ class Answer:
     moments: list[Moment]
     audio: np.ndarray               # (N,) the recording at the encoder's rate
     sample_rate: int
-    present: bool | None = None     # the best moment passes the model's presence threshold
-                                    # (None: the model has no threshold)
+    present: bool | None = None     # the sound counts as there (None: the model cannot say)
+    presence: float | None = None   # its calibrated presence probability, where there is one
+
+    def notice(self, threshold: float | None) -> str:
+        """What the page says above the moments: "not found" when the sound is judged
+        absent (the moments are then only the closest ones), else nothing."""
+        if self.present is not False:
+            return ""
+        if self.presence is not None:
+            return (f"**Not found**: presence probability {self.presence:.2f}, below the "
+                    f"model's threshold {threshold:.2f}. The moments below are the closest "
+                    "ones, not a sound that is there.")
+        return (f"**Not found**: no moment above the model's presence threshold "
+                f"{threshold:.2f}. The moments below are the closest ones, not a sound "
+                "that is there.")
 
 
 class DemoSession:
@@ -80,9 +93,17 @@ class DemoSession:
         if not query:
             raise DemoInputError("type what you are listening for, e.g. 'a dog barks'")
         frames, audio = self.recording(path)
-        moments = self.retriever.retrieve_frames(frames, query, int(top_k),
-                                                 duration_s=len(audio) / self.sample_rate)
-        return Answer(moments, audio, self.sample_rate, self.retriever.found(moments))
+        search = self.retriever.search_frames(frames, query, int(top_k),
+                                              duration_s=len(audio) / self.sample_rate)
+        return Answer(search.moments, audio, self.sample_rate, search.found, search.presence)
+
+    @property
+    def threshold(self) -> float | None:
+        """The threshold the verdicts use: the calibrated probability's, or the top
+        score's (``None``: the model has neither)."""
+        calibration = getattr(self.retriever, "calibration", None)
+        return (calibration.threshold if calibration is not None
+                else self.retriever.presence_threshold)
 
 
 def moment_clip(answer: Answer, moment: Moment) -> tuple[int, np.ndarray]:
@@ -130,10 +151,7 @@ def build_app(session: DemoSession, examples: list[tuple[str, str]] = ()):
             answer = session.answer(path, query, top_k)
         except DemoInputError as error:
             raise gr.Error(str(error), print_exception=False) from None
-        if answer.present is False:
-            gr.Warning(f"no match above the model's presence threshold "
-                       f"{session.retriever.presence_threshold:.2f}: these are the closest "
-                       "moments, not a sound that is there")
+        notice = answer.notice(session.threshold)
         rows = [[rank, round(m.start_s, 1), round(m.end_s, 1), round(m.score, 3)]
                 for rank, m in enumerate(answer.moments, start=1)]
         figure = answer_figure(answer, query.strip())
@@ -142,7 +160,7 @@ def build_app(session: DemoSession, examples: list[tuple[str, str]] = ()):
                                    f"(score {m.score:.2f})")
                    for rank, m in enumerate(answer.moments[:MAX_PLAYERS], start=1)]
         players += [gr.update(value=None, visible=False)] * (MAX_PLAYERS - len(players))
-        return [figure, rows, *players]
+        return [gr.update(value=notice, visible=bool(notice)), figure, rows, *players]
 
     with gr.Blocks(title="Audio moment retrieval") as app:
         gr.Markdown("# Audio moment retrieval\nFind *when* a described sound happens in "
@@ -159,11 +177,12 @@ def build_app(session: DemoSession, examples: list[tuple[str, str]] = ()):
         if examples:
             gr.Examples([list(e) for e in examples], [recording, query],
                         label="example mixtures (simulated)")
+        verdict = gr.Markdown(visible=False, elem_id="not-found")
         plot = gr.Plot(label="found moments")
         table = gr.Dataframe(headers=["rank", "start (s)", "end (s)", "score"],
                              label="moments", interactive=False)
         players = [gr.Audio(visible=False, interactive=False, label=f"#{k + 1}")
                    for k in range(MAX_PLAYERS)]
         for trigger in (button.click, query.submit):
-            trigger(search, [recording, query, top_k], [plot, table, *players])
+            trigger(search, [recording, query, top_k], [verdict, plot, table, *players])
     return app

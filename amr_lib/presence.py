@@ -173,15 +173,20 @@ def presence_signals(model: AMDETR, split: MomentSplit, pairs: PresencePairs,
         batch = split.batch(pairs.rows[start:start + batch_size],
                             pairs.text_rows[start:start + batch_size])
         out = model(**batch.model_inputs(negatives=False))
-        top = out["pred_logits"].float().softmax(-1)[..., FOREGROUND].amax(-1)
-        saliency = out["saliency_scores"].float().masked_fill(~batch.audio_mask, -1e9)
-        values = {"top": torch.logit(top.clamp(1e-6, 1 - 1e-6)),
-                  "saliency": saliency.amax(-1)}
-        if "presence_logits" in out:
-            values["head"] = out["presence_logits"].float()
-        for name, value in values.items():
+        for name, value in output_signals(out, batch.audio_mask).items():
             found.setdefault(name, []).append(value.cpu())
     return {name: torch.cat(parts).double().numpy() for name, parts in found.items()}
+
+
+def output_signals(outputs: dict[str, Any], audio_mask: torch.Tensor
+                   ) -> dict[str, torch.Tensor]:
+    """:func:`presence_signals` of one forward pass: ``{signal: (B,)}``."""
+    top = outputs["pred_logits"].float().softmax(-1)[..., FOREGROUND].amax(-1)
+    saliency = outputs["saliency_scores"].float().masked_fill(~audio_mask.bool(), -1e9)
+    values = {"top": torch.logit(top.clamp(1e-6, 1 - 1e-6)), "saliency": saliency.amax(-1)}
+    if "presence_logits" in outputs:
+        values["head"] = outputs["presence_logits"].float()
+    return values
 
 
 def own_signals(signals: dict[str, np.ndarray]) -> tuple[str, ...]:

@@ -18,6 +18,13 @@ suppression).
 
 :class:`BaselineRetriever` answers the same calls with the sliding-window baseline, so
 ``amr predict --baseline`` and ``amr predict --checkpoint`` share one path.
+
+Whether the sound is there at all (:meth:`FileRetriever.search_frames`): a checkpoint
+trained by a beyond-the-paper recipe carries a calibration (:class:`~amr_lib.presence.
+Calibration`), which turns the model's own signals into a presence probability and a
+threshold; "not found" then comes with the closest moments, shown as such. A checkpoint
+trained with absent pairs by the paper's recipe carries a top-score threshold instead;
+every other answer only ranks moments.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ from amr_lib.features.windows import WindowConfig
 from amr_lib.lighthouse_jsonl import MomentAnnotation, MomentPrediction
 from amr_lib.model.am_detr import AMDETR
 from amr_lib.model.postprocess import TOP_K, ranked_moments
+from amr_lib.presence import CALIBRATION_KEY, Calibration, output_signals
 from amr_lib.presence import CHECKPOINT_KEY as PRESENCE_KEY
 from amr_lib.progress import progress_bar
 from amr_lib.spans import temporal_iou
@@ -111,6 +119,17 @@ class Moment:
         return {"start_s": self.start_s, "end_s": self.end_s, "score": self.score}
 
 
+@dataclass(frozen=True)
+class Search:
+    """One query's answer: the ranked moments, the calibrated presence probability
+    (``None`` without a calibration) and whether the sound counts as found (``None``: the
+    model cannot say; ``False``: the moments are only the closest ones)."""
+
+    moments: list[Moment]
+    presence: float | None = None
+    found: bool | None = None
+
+
 class FileRetriever:
     """What every retriever shares: a feature encoder and its windows, turning files or
     arrays into frames. Subclasses rank moments in frames (:meth:`retrieve_frames`)."""
@@ -153,12 +172,23 @@ class FileRetriever:
                         duration_s: float | None = None) -> list[Moment]:
         """Like :meth:`retrieve` on ``(T, D)`` frames from :meth:`embed`; ``duration_s``
         (default ``T * hop``) is the recording's length, within one hop of the frames'."""
+        return self.search_frames(frames, query, top_k, duration_s).moments
+
+    def search_frames(self, frames: np.ndarray, query: str, top_k: int = 5,
+                      duration_s: float | None = None) -> Search:
+        """:meth:`retrieve_frames` with the presence verdict (:class:`Search`)."""
         check_top_k(top_k)
-        return self._rank(frames, check_query(query), top_k,
-                          frames_duration(len(frames), self.window.hop_s, duration_s))
+        moments, signals = self._rank(frames, check_query(query), top_k, frames_duration(
+            len(frames), self.window.hop_s, duration_s))
+        calibration = getattr(self, "calibration", None)
+        if calibration is None or not signals:
+            return Search(moments, None, self.found(moments))
+        presence = float(calibration.probability(signals)[0])
+        return Search(moments, presence, presence >= calibration.threshold)
 
     def _rank(self, frames: np.ndarray, query: str, top_k: int, duration_s: float
-              ) -> list[Moment]:
+              ) -> tuple[list[Moment], dict[str, np.ndarray]]:
+        """The ranked moments and the presence signals of the answer (may be empty)."""
         raise NotImplementedError
 
 
@@ -187,7 +217,8 @@ class Retriever(FileRetriever):
 
     def __init__(self, model: AMDETR, encoder, window: WindowConfig, chunk_frames: int,
                  device: str | torch.device = "cpu",
-                 presence_threshold: float | None = None) -> None:
+                 presence_threshold: float | None = None,
+                 calibration: Calibration | None = None) -> None:
         if chunk_frames < 1:
             raise ValueError(f"chunk_frames must be positive, got {chunk_frames}")
         self.device = torch.device(device)
@@ -196,6 +227,7 @@ class Retriever(FileRetriever):
         self.window = window
         self.chunk_frames = chunk_frames
         self.presence_threshold = presence_threshold
+        self.calibration = calibration
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str = "cpu",
@@ -207,12 +239,14 @@ class Retriever(FileRetriever):
         device = resolve_device(device)
         encoder, window = encoder_from_reference(checkpoint["extra"]["features"], str(path),
                                                  str(device), clap_model)
+        calibration = checkpoint["extra"].get(CALIBRATION_KEY)
         return cls(model_from_checkpoint(checkpoint, str(path), device), encoder, window,
-                   int(checkpoint["train_frames"]), device, info.presence_threshold)
+                   int(checkpoint["train_frames"]), device, info.presence_threshold,
+                   None if calibration is None else Calibration.from_json(calibration))
 
     @torch.no_grad()
     def _rank(self, frames: np.ndarray, query: str, top_k: int, duration_s: float
-              ) -> list[Moment]:
+              ) -> tuple[list[Moment], dict[str, np.ndarray]]:
         hop = self.window.hop_s
         total = len(frames)
         [tokens], _ = self.encoder.query_features([query])
@@ -231,9 +265,11 @@ class Retriever(FileRetriever):
                                  torch.full((count,), length * hop, dtype=torch.float64),
                                  (duration_s - offsets).clamp(max=length * hop), hop)
         moments[..., :2] += offsets.numpy()[:, None, None]
+        signals = presence_signals_of(outputs)
         if count == 1:          # one chunk: the paper's post-processing, no suppression
-            return [Moment(float(s), float(e), float(p)) for s, e, p in moments[0, :top_k]]
-        return merge_moments(moments.reshape(-1, 3), top_k)
+            return [Moment(float(s), float(e), float(p))
+                    for s, e, p in moments[0, :top_k]], signals
+        return merge_moments(moments.reshape(-1, 3), top_k), signals
 
 
 class BaselineRetriever(FileRetriever):
@@ -252,11 +288,20 @@ class BaselineRetriever(FileRetriever):
         return cls(params, encoder, window)
 
     def _rank(self, frames: np.ndarray, query: str, top_k: int, duration_s: float
-              ) -> list[Moment]:
+              ) -> tuple[list[Moment], dict[str, np.ndarray]]:
         _, sentences = self.encoder.query_features([query])
         rows = detect(frame_similarity(frames, sentences[0]), self.params, self.window.hop_s,
                       duration_s, top_k)
-        return [Moment(float(s), float(e), float(p)) for s, e, p in rows]
+        return [Moment(float(s), float(e), float(p)) for s, e, p in rows], {}
+
+
+def presence_signals_of(outputs: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The signals of :func:`amr_lib.presence.presence_signals` for one query asked of
+    every chunk of a recording (all frames real): the highest over the chunks, as a sound
+    is there when it is in any of them."""
+    mask = torch.ones_like(outputs["saliency_scores"], dtype=torch.bool)
+    return {name: value.amax().cpu().double().numpy().reshape(1)
+            for name, value in output_signals(outputs, mask).items()}
 
 
 def chunk_starts(frames: int, chunk_frames: int) -> list[int]:

@@ -54,6 +54,20 @@ def test_an_answer_says_whether_it_passes_the_presence_threshold(tiny, monkeypat
     assert session.answer(str(path), query).present is True
 
 
+def test_a_calibrated_model_says_not_found_above_the_closest_moments(tiny, monkeypatch):
+    from amr_lib.presence import Calibration
+
+    session, path, query, _, _ = tiny
+    assert session.answer(str(path), query).notice(session.threshold) == ""
+    never = Calibration(("top", "saliency"), (0.0, 0.0), -2.0, 0.5, 0.9, 0.02)
+    monkeypatch.setattr(session.retriever, "calibration", never, raising=False)
+    answer = session.answer(str(path), query)
+    assert answer.present is False and answer.presence == pytest.approx(0.119, abs=1e-3)
+    assert answer.moments                                    # the closest ones, still shown
+    assert answer.notice(session.threshold).startswith(
+        "**Not found**: presence probability 0.12, below the model's threshold 0.50")
+
+
 def test_a_recording_is_embedded_once_for_many_queries(tiny, monkeypatch):
     session, path, query, _, root = tiny
     copy = root / "copy.wav"                      # same content, another upload path
@@ -104,6 +118,8 @@ def test_the_page_finds_moments_and_reports_bad_input(tiny, repo_root):
     assert CHROMIUM.is_file(), f"{CHROMIUM}: no Chromium (apt-get install chromium)"
     session, path, query, truth, _ = tiny
     port = free_port()
+    from amr_lib.presence import Calibration
+
     app = build_app(session)
     app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
                show_error=False, quiet=True)
@@ -133,15 +149,27 @@ def test_the_page_finds_moments_and_reports_bad_input(tiny, repo_root):
             page.screenshot(path=str(shots / "demo.png"), full_page=True)
             found = [re.search(r"#(\d+): ([\d.]+)-([\d.]+) s", text).groups()
                      for text in labels.all_inner_texts()]
+            shown_before = page.locator("#not-found").is_visible()
             cells = page.locator("td .cell-wrap")                     # the moments table
             cells.filter(has_text=re.compile(r"\d")).first.wait_for(state="attached",
                                                                     timeout=30_000)
             table = [text.strip() for text in cells.all_text_contents()]
             plots = page.locator("img").count()
             players = page.locator("audio").count()
+            # a model that judges the sound absent says so above the closest moments
+            session.retriever.calibration = Calibration(("top", "saliency"), (0.0, 0.0),
+                                                        -2.0, 0.5, 0.9, 0.02)
+            find.click()
+            notice = page.get_by_text("Not found")
+            notice.wait_for(timeout=60_000)
+            page.wait_for_timeout(1000)
+            page.screenshot(path=str(shots / "demo_not_found.png"), full_page=True)
+            said = " ".join(page.locator("#not-found").inner_text().split())
+            moments_after = labels.count()
             tracebacks = page.get_by_text("Traceback").count()
             browser.close()
     finally:
+        session.retriever.calibration = None
         app.close()
     moments = np.array([[float(start), float(end)] for _, start, end in found])
     assert [int(rank) for rank, _, _ in found] == list(range(1, len(found) + 1))
@@ -150,4 +178,6 @@ def test_the_page_finds_moments_and_reports_bad_input(tiny, repo_root):
     # the table has rows (it renders them lazily, so their cells are not read back here)
     assert table and table[0] == "1"
     assert plots >= 1 and players >= len(moments)
+    assert not shown_before                     # no calibration: no verdict shown
+    assert said.startswith("Not found: presence probability 0.12") and moments_after >= 1
     assert tracebacks == 0

@@ -312,6 +312,51 @@ def test_retrieve_says_when_nothing_passes_the_presence_threshold(trained, tmp_p
     assert Retriever.from_checkpoint(path).found([]) is False
 
 
+def test_a_calibrated_checkpoint_answers_found_or_not_found_with_its_probability(
+        trained, retriever, tmp_path, capsys):
+    from amr_lib.presence import CALIBRATION_KEY, Calibration
+
+    run, _ = trained
+    audio = tmp_path / "tone.wav"
+    time = np.arange(16_000 * 20) / 16_000
+    write_wav(audio, (0.3 * np.sin(2 * np.pi * 440 * time)).astype(np.float32), 16_000)
+    frames = retriever.embed(audio)
+    plain = retriever.search_frames(frames, "a dog barks", 3)
+    assert (plain.presence, plain.found) == (None, None)       # no calibration, no threshold
+    checkpoint = torch.load(run / "best.ckpt", weights_only=True)
+    # a calibration on the top logit alone: weight 0 and a bias pin the probability
+    for bias, found in ((-3.0, False), (3.0, True)):
+        calibration = Calibration(("top", "saliency"), (0.0, 0.0), bias, 0.5, 0.9, 0.02)
+        checkpoint["extra"][CALIBRATION_KEY] = calibration.to_json()
+        path = tmp_path / f"calibrated_{bias}.ckpt"
+        torch.save(checkpoint, path)
+        calibrated = Retriever.from_checkpoint(path)
+        search = calibrated.search_frames(frames, "a dog barks", 3)
+        probability = 1 / (1 + np.exp(-bias))
+        assert search.presence == pytest.approx(probability) and search.found is found
+        assert search.moments == plain.moments           # the same moments either way
+        assert main(["retrieve", "--checkpoint", str(path), str(audio), "a dog barks"]) == 0
+        text = capsys.readouterr().out
+        verdict = "found" if found else "not found"
+        assert f"{verdict}: presence probability {probability:.2f} (threshold 0.50)" in text
+        assert ("the closest moments" in text) is not found
+        assert main(["retrieve", "--checkpoint", str(path), str(audio), "a dog barks",
+                     "--json"]) == 0
+        answer = json.loads(capsys.readouterr().out)
+        assert answer["presence_threshold"] == 0.5
+        [query] = answer["queries"]
+        assert query["found"] is found and query["presence"] == pytest.approx(probability)
+        assert all("above_threshold" not in m for m in query["moments"])
+    # the signals a long recording gives are the highest over its chunks
+    from amr_lib.retrieve import presence_signals_of
+
+    outputs = {"pred_logits": torch.tensor([[[0.0, 0.0]], [[2.0, 0.0]]]),
+               "saliency_scores": torch.tensor([[0.1, 0.4], [0.2, 0.3]])}
+    signals = presence_signals_of(outputs)
+    assert signals["saliency"][0] == pytest.approx(0.4)
+    assert signals["top"][0] == pytest.approx(2.0, abs=1e-5)     # logit of sigmoid(2)
+
+
 def test_retrieve_draws_the_moments_on_the_spectrogram(trained, tmp_path, capsys):
     run, sim = trained
     audio = next((sim / "audio").glob("*.wav"))

@@ -15,7 +15,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="Print the best moments (start, end, score) for each QUERY in AUDIO; "
                     "the recording is embedded once for all of them. Recordings longer "
                     "than the training length are scored in chunks. A checkpoint trained "
-                    "with absent queries also says whether each sound is there at all.")
+                    "with absent queries also says whether each sound is there at all: "
+                    "'not found' (with the closest moments, shown as such) when its "
+                    "calibrated presence probability is below its threshold.")
     retrieve.add_argument("--checkpoint", required=True, help="best.ckpt written by amr train")
     retrieve.add_argument("audio", help="audio file (wav, flac, ...)")
     retrieve.add_argument("query", nargs="+",
@@ -23,7 +25,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     retrieve.add_argument("--top-k", type=positive_int, default=5)
     retrieve.add_argument("--json", action="store_true",
                           help="print one JSON object: duration_s, profile, "
-                               "presence_threshold and the moments of each query")
+                               "presence_threshold and, per query, found, presence "
+                               "(the calibrated probability, or null) and the moments")
     retrieve.add_argument("--plot", metavar="OUT.png",
                           help="also draw the spectrogram with the moments to this image "
                                "(one panel per query)")
@@ -61,20 +64,26 @@ def _retrieve(args: argparse.Namespace) -> int:
     retriever = Retriever.from_checkpoint(args.checkpoint, device, args.clap_model)
     frames = retriever.embed(args.audio)
     # a list, not a dict: a query asked twice is answered twice
-    answers = [(query, retriever.retrieve_frames(frames, query, args.top_k))
-               for query in queries]
-    threshold = retriever.presence_threshold
+    searches = [(query, retriever.search_frames(frames, query, args.top_k))
+                for query in queries]
+    calibration = retriever.calibration
+    # the threshold the verdicts use: the calibrated probability's, or the top score's
+    threshold = (calibration.threshold if calibration is not None
+                 else retriever.presence_threshold)
     if args.json:
+        score_threshold = None if calibration is not None else threshold
         print(json.dumps({
             "audio": args.audio, "duration_s": round(duration_s, 3),
             "profile": info.profile, "presence_threshold": threshold,
-            "queries": [{"query": query, "found": retriever.found(moments),
-                         "moments": [_moment_json(moment, threshold) for moment in moments]}
-                        for query, moments in answers]}))
+            "queries": [{"query": query, "found": search.found, "presence": search.presence,
+                         "moments": [_moment_json(moment, score_threshold)
+                                     for moment in search.moments]}
+                        for query, search in searches]}))
     else:
-        _print_answers(args.audio, duration_s, info.profile, answers, retriever)
+        _print_answers(args.audio, duration_s, info.profile, searches, threshold,
+                       calibration is not None)
     if args.plot is not None:
-        _plot_answers(args.audio, answers, args.plot)
+        _plot_answers(args.audio, [(q, search.moments) for q, search in searches], args.plot)
         if not args.json:
             print(args.plot)
     return 0
@@ -99,16 +108,20 @@ def _check_plot_path(out: str) -> None:
                          f"one of {', '.join('.' + kind for kind in sorted(kinds))}")
 
 
-def _print_answers(audio: str, duration_s: float, profile: str | None, answers: list,
-                   retriever) -> None:
-    threshold = retriever.presence_threshold
+def _print_answers(audio: str, duration_s: float, profile: str | None, searches: list,
+                   threshold: float | None, calibrated: bool) -> None:
     print(f"{audio}: {duration_s:.1f} s; model trained on {profile or 'unknown data'}")
     if threshold is None:
         print("this checkpoint has no presence threshold (trained without absent queries):\n"
               "the scores rank moments, they do not say whether a sound is there")
-    for query, moments in answers:
+    for query, search in searches:
+        moments = search.moments
         print(f"\n{query!r}")
-        if retriever.found(moments) is False:
+        if calibrated:
+            verdict = "found" if search.found else "not found"
+            print(f"{verdict}: presence probability {search.presence:.2f} (threshold "
+                  f"{threshold:.2f})" + ("" if search.found else "; the closest moments:"))
+        elif search.found is False:
             print(f"no match above the presence threshold {threshold:.3f} (best score "
                   f"{moments[0].score:.3f}); the closest moments:")
         print(f"{'start_s':>8} {'end_s':>8} {'score':>6}")
