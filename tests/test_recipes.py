@@ -156,3 +156,58 @@ def test_absent_draws_by_class_need_classes():
     rng = np.random.default_rng(0)
     assert moments.absent_texts(torch.arange(8), 0.0, rng, by_class=True).tolist() == list(
         range(8))
+
+
+def test_a_tiny_model_with_a_presence_head_learns_when_a_sound_is_absent(tmp_path):
+    from tiny_moments import tiny_model_config, tiny_split
+
+    from amr_lib.presence import calibrate_probability
+    from amr_lib.train import train_am_detr
+
+    def with_classes(split):
+        return split.with_classes([a.query for a in split.annotations])
+
+    train, valid = with_classes(tiny_split(80, seed=0)), with_classes(tiny_split(24, seed=1))
+    aware = recipe("presence")
+    config = replace(TrainingConfig(epochs=40, batch_size=8, lr=2e-3, device="cpu"),
+                     loss=aware.loss(LossConfig()),
+                     **{**aware.training(0.3), "absent_by_class": True})
+    result = train_am_detr(aware.model(tiny_model_config(dropout=0.0)), train, valid, config,
+                           tmp_path, progress=False)
+    assert result.best_metrics["R1@0.5"] >= 50                 # still finds moments
+    calibration = calibrate_probability(result.model, valid, seed=3, by_class=True)
+    assert calibration.signals == ("head", "saliency")
+    assert calibration.valid_auroc > 0.9 and 0 < calibration.threshold < 1
+
+
+def test_amr_train_with_a_recipe_stores_a_calibration_the_retriever_uses(
+        tmp_path, tiny_experiment_cache, monkeypatch, capsys):
+    from conftest import TINY_EXPERIMENT, use_tiny_experiment
+
+    from amr_lib.cli import main
+    from amr_lib.presence import stored_calibration
+    from amr_lib.retrieve import Retriever
+
+    use_tiny_experiment(monkeypatch, tiny_experiment_cache)
+    assert main(["train", "--profile", "quick", "--recipe", "aware", "--out",
+                 str(tmp_path / "aware"), "--device", "cpu"]) == 0
+    said = capsys.readouterr().out
+    assert "calibrated presence probability (head + saliency): test AUROC" in said
+    metrics = json.loads((tmp_path / "aware" / "metrics.json").read_text())
+    calibrated = metrics["presence"]["calibrated"]
+    assert 0 <= calibrated["test_auroc"] <= 1 and calibrated["signals"] == ["head",
+                                                                             "saliency"]
+    assert metrics["model"]["presence_head"] is True
+    calibration = stored_calibration(tmp_path / "aware" / "best.ckpt")
+    assert calibration.threshold == calibrated["threshold"]
+    assert Retriever.from_checkpoint(tmp_path / "aware" / "best.ckpt").calibration == (
+        calibration)
+    # a corpus of captions without classes is refused before anything is simulated
+    from amr_lib.config import data_root
+    from amr_lib.corpora import CorpusError, CorpusSpec
+    from amr_lib.runs.chain import train_profile
+
+    root = data_root() / "clotho_mini"
+    clotho = replace(TINY_EXPERIMENT, clip_corpus=CorpusSpec("clotho", str(root)))
+    with pytest.raises(CorpusError, match="has captions but no sound classes"):
+        train_profile(clotho, "cpu", recipe="class-aware")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from amr_lib.cli.options import add_clap_model, add_device, add_profile_run, format_report
 from amr_lib.lighthouse_jsonl import read_annotations, write_predictions
+from amr_lib.model.recipes import RECIPES
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -27,6 +28,13 @@ def register(commands: argparse._SubParsersAction) -> None:
                             "another recording, labelled 'no moment', so the top score says "
                             "whether a sound is present; the threshold chosen on validation "
                             "goes into the checkpoint (default %(default)s)")
+    train.add_argument("--recipe", choices=list(RECIPES), default="paper",
+                       help="paper (AM-DETR as published, the default) or a recipe beyond "
+                            "the paper: presence (a presence head on absent pairs), "
+                            "class-aware (absent pairs by sound class), in-recording (the "
+                            "recording's other events as hard negatives), aware (all of "
+                            "them); these calibrate a presence probability on validation, "
+                            "so amr retrieve and amr demo can answer 'not found'")
     released = train.add_argument_group("released features (instead of a profile)")
     released.add_argument("--features", metavar="DIR",
                           help="folder of released features in Lighthouse's layout")
@@ -77,7 +85,7 @@ def _train(args: argparse.Namespace) -> int:
 
     resolve_device(args.device)
     run = train_profile(load_profile(args.profile), device=args.device, epochs=args.epochs,
-                        absent_share=args.absent_share)
+                        absent_share=args.absent_share, recipe=args.recipe)
     if is_main_process():
         folder = export_run(run, args.out, presence=True)
         print(f"profile {args.profile!r}: best epoch {run.result.best_epoch} of "
@@ -92,6 +100,13 @@ def _train(args: argparse.Namespace) -> int:
                      f"{presence['test_present_kept']:.0%} of present kept, "
                      f"{presence['test_absent_refused']:.0%} of absent refused")
         print(line)
+        calibrated = presence.get("calibrated")
+        if calibrated:
+            print(f"calibrated presence probability ({' + '.join(calibrated['signals'])}): "
+                  f"test AUROC {calibrated['test_auroc']:.3f}, ECE "
+                  f"{calibrated['test_ece']:.3f}; at {calibrated['threshold']:.2f}, "
+                  f"{calibrated['test_present_kept']:.0%} of present kept, "
+                  f"{calibrated['test_absent_refused']:.0%} of absent refused")
         print(f"{folder / 'best.ckpt'}, {folder / 'metrics.json'}")
     return 0
 

@@ -24,10 +24,11 @@ Recipes with absent pairs take their share from ``absent_share`` (default
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from amr_lib.model.am_detr import AMDETRConfig
-from amr_lib.model.criterion import LossConfig
+if TYPE_CHECKING:       # imported where used: the CLI lists recipes without loading torch
+    from amr_lib.model.am_detr import AMDETRConfig
+    from amr_lib.model.criterion import LossConfig
 
 ABSENT_SHARE = 0.25
 HARD_SHARE = 0.5          # of the absent texts by class: from the nearest class
@@ -65,6 +66,8 @@ class Recipe:
 
     def to_json(self, absent_share: float = ABSENT_SHARE) -> dict[str, Any]:
         """The recipe and what its switches set: what a grid point is keyed on."""
+        from amr_lib.model.criterion import LossConfig
+
         return {"name": self.name, "model": {"presence_head": self.presence_head},
                 "loss": {k: v for k, v in self.loss(LossConfig()).to_json().items()
                          if k in ("presence", "other_events", "absent_moments")},

@@ -39,8 +39,10 @@ from amr_lib.model.recipes import Recipe
 from amr_lib.numerics import fingerprint
 from amr_lib.presence import (
     calibrate_probability,
+    expected_calibration_error,
     presence_auroc,
     presence_pairs,
+    presence_signals,
     store_calibration,
     store_threshold,
     stored_calibration,
@@ -253,6 +255,20 @@ class ProfileRun:
             summary.update(threshold=stored.threshold, valid_auroc=stored.valid_auroc,
                            test_present_kept=float(above[present].mean()),
                            test_absent_refused=float((~above[~present]).mean()))
+        calibration = stored_calibration(self.run_dir / BEST)
+        if calibration is not None:     # beyond the paper: absent texts by class if known
+            pairs = presence_pairs(test, self.seed, by_class=bool(test.classes))
+            probability = calibration.probability(presence_signals(
+                self.result.model, test, pairs, device=model_device(self.result.model)))
+            present = pairs.present
+            found = probability >= calibration.threshold
+            summary["calibrated"] = {
+                "signals": list(calibration.signals), "threshold": calibration.threshold,
+                "valid_auroc": calibration.valid_auroc,
+                "test_auroc": presence_auroc(probability, present),
+                "test_ece": expected_calibration_error(probability, present),
+                "test_present_kept": float(found[present].mean()),
+                "test_absent_refused": float((~found[~present]).mean())}
         return summary
 
 
