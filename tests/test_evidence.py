@@ -156,3 +156,36 @@ def test_the_committed_scoreboard_is_what_the_committed_results_give():
     assert committed == json.loads(json.dumps(scoreboard(data))), (
         "book/data/scoreboard.json is stale: run `amr experiment scoreboard`")
     assert (data / "scoreboard.md").read_text() == markdown(committed)
+
+
+def test_a_statistic_bootstrap_of_a_mean_is_the_paired_bootstrap():
+    from amr_lib.experiments.evidence import bootstrap_statistic, paired_bootstrap
+
+    rng = np.random.default_rng(4)
+    a = rng.normal(1.0, 1.0, (3, 50))
+    b = rng.normal(0.0, 1.0, (2, 50))
+    generic = bootstrap_statistic(list(a), list(b), np.mean, resamples=300)
+    assert generic == paired_bootstrap(a, b, resamples=300)
+    with pytest.raises(ValueError, match="the same units"):
+        bootstrap_statistic([a[0]], [b[0][:10]], np.mean)
+
+
+def test_an_auroc_difference_gets_an_interval_over_resampled_pairs():
+    from sklearn.metrics import roc_auc_score
+
+    from amr_lib.experiments.evidence import bootstrap_statistic
+
+    rng = np.random.default_rng(5)
+    present = np.repeat([1.0, 0.0], 100)
+
+    def units(separation: float) -> np.ndarray:
+        return np.stack([present, present * separation + rng.normal(0, 1, 200)], axis=1)
+
+    def auroc(rows: np.ndarray) -> float:
+        return roc_auc_score(rows[:, 0], rows[:, 1])
+
+    good, poor = [units(3.0) for _ in range(2)], [units(0.2) for _ in range(2)]
+    difference = bootstrap_statistic(good, poor, auroc, resamples=200)
+    assert difference.verdict() == "agrees" and difference.low > 0.2
+    same = bootstrap_statistic(good, [units(3.0) for _ in range(2)], auroc, resamples=200)
+    assert same.verdict() == "unresolved"

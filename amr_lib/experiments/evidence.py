@@ -19,7 +19,7 @@ in percent), so the mean over queries of a row is the reported metric.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,6 +96,47 @@ def paired_bootstrap(a: Any, b: Any, resamples: int = RESAMPLES, level: float = 
     low, high = np.percentile(differences, [tail, 100 - tail])
     return Difference(round(float(a.mean() - b.mean()), 4), round(float(low), 4),
                       round(float(high), 4))
+
+
+def bootstrap_statistic(a: Sequence[np.ndarray], b: Sequence[np.ndarray],
+                        statistic: Callable[[np.ndarray], float],
+                        resamples: int = RESAMPLES, level: float = LEVEL,
+                        seed: int = BOOTSTRAP_SEED) -> Difference:
+    """The evidence rule for a statistic that is not a mean over queries (an AUROC over
+    pairs, an F1 over recordings' counts): ``a`` and ``b`` hold one ``(U, ...)`` array per
+    seed, a row per unit (the same units in the same order everywhere); each resample
+    draws the units (shared by A and B) and each method's seeds as
+    :func:`paired_bootstrap` does, and the statistic of a method is its mean over the drawn
+    seeds. With ``statistic`` the mean of a ``(U,)`` column it equals
+    :func:`paired_bootstrap`."""
+    a, b = [np.asarray(x, dtype=np.float64) for x in a], [np.asarray(x, dtype=np.float64)
+                                                          for x in b]
+    units = {len(x) for x in a + b}
+    if not a or not b or len(units) != 1:
+        raise ValueError(f"every seed of A and B must hold the same units, got {units}")
+    count = units.pop()
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, count, (resamples, count))
+    seeds_a = rng.integers(0, len(a), (resamples, len(a)))
+    seeds_b = rng.integers(0, len(b), (resamples, len(b)))
+
+    def method(values: list[np.ndarray], seeds: np.ndarray) -> np.ndarray:
+        cache: dict[tuple[int, int], float] = {}
+        out = np.empty(resamples)
+        for r in range(resamples):
+            parts = []
+            for s in seeds[r]:
+                if (r, s) not in cache:
+                    cache[r, s] = statistic(values[s][draws[r]])
+                parts.append(cache[r, s])
+            out[r] = np.mean(parts)
+        return out
+
+    differences = method(a, seeds_a) - method(b, seeds_b)
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(differences, [tail, 100 - tail])
+    mean = np.mean([statistic(x) for x in a]) - np.mean([statistic(x) for x in b])
+    return Difference(round(float(mean), 4), round(float(low), 4), round(float(high), 4))
 
 
 def per_query(annotations: Sequence[MomentAnnotation],
