@@ -31,6 +31,7 @@ from amr_lib.baseline import active_frames, frame_similarity, marked_runs
 from amr_lib.model.am_detr import AMDETR
 from amr_lib.model.data import pad_arrays
 from amr_lib.model.postprocess import ranked_moments
+from amr_lib.presence import output_signals
 from amr_lib.sed.scoring import SedTask
 
 Pair = tuple[str, str]          # (vid, class)
@@ -40,10 +41,13 @@ Pair = tuple[str, str]          # (vid, class)
 def detr_moments(model: AMDETR, frames: Mapping[str, np.ndarray],
                  prompt_tokens: Mapping[str, np.ndarray], durations: Mapping[str, float],
                  hop_s: float, device: str | torch.device = "cpu", batch_size: int = 256,
-                 top_k: int = 10) -> dict[Pair, np.ndarray]:
+                 top_k: int = 10, signals: dict[Pair, dict[str, float]] | None = None
+                 ) -> dict[Pair, np.ndarray]:
     """AM-DETR's ranked moments for every (recording, class) pair, absent classes
     included: ``frames[vid]`` ``(T, D)``, ``prompt_tokens[class]`` ``(L, H)``, durations in
-    seconds -> ``{(vid, class): (top_k, 3)`` ``[start_s, end_s, score]`` rows}``."""
+    seconds -> ``{(vid, class): (top_k, 3)`` ``[start_s, end_s, score]`` rows}``. A dict
+    given as ``signals`` is filled with each pair's presence signals
+    (:func:`amr_lib.presence.output_signals`) from the same forward passes."""
     device = torch.device(device)
     model = model.to(device).eval()
     vids, labels = sorted(frames), sorted(prompt_tokens)
@@ -62,6 +66,12 @@ def detr_moments(model: AMDETR, frames: Mapping[str, np.ndarray],
                               duration_s[rec], hop_s, top_k)
         for (v, c), found in zip(chunk.tolist(), rows, strict=True):
             moments[vids[v], labels[c]] = found
+        if signals is not None:
+            values = {name: value.cpu().tolist() for name, value in
+                      output_signals(outputs, audio_mask[rec].to(device)).items()}
+            for index, (v, c) in enumerate(chunk.tolist()):
+                signals[vids[v], labels[c]] = {name: float(column[index])
+                                               for name, column in values.items()}
     return moments
 
 

@@ -1,0 +1,67 @@
+"""`amr experiment beyond` on the tiny profile: every recipe's point with its per-unit
+values, read back on a rerun, and the statistics the evidence rule resamples."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import use_tiny_experiment
+
+from amr_lib.experiments import beyond
+
+
+@pytest.fixture(scope="module")
+def grid(tmp_path_factory, tiny_experiment_cache):
+    from amr_lib.cli import main
+
+    out = tmp_path_factory.mktemp("beyond")
+    with pytest.MonkeyPatch.context() as patch:
+        use_tiny_experiment(patch, tiny_experiment_cache)
+        assert main(["experiment", "beyond", "--profile", "quick", "--seeds", "1",
+                     "--recipes", "paper,aware", "--out", str(out), "--device", "cpu"]) == 0
+        yield out
+
+
+def test_each_recipe_has_its_point_with_per_unit_values(grid):
+    rows = json.loads((grid / beyond.BEYOND).read_text())
+    assert [(r["recipe"], r["absent_share"]) for r in rows] == [("paper", None),
+                                                                ("aware", 0.25)]
+    for row in rows:
+        [point] = row["per_seed"]
+        queries = len(point["several_events"])
+        assert all(len(point["queries"][m]) == queries for m in beyond.METRICS)
+        assert point["report"]["mAP"] == pytest.approx(np.mean(point["queries"]["mAP"]),
+                                                       abs=0.01)
+        for case in ("any", "hard"):
+            presence = point["presence"][case]
+            pairs = np.array(presence["pairs"])
+            assert pairs.shape == (queries, 2)
+            assert beyond.auroc_of_pairs(pairs) == pytest.approx(presence["auroc"],
+                                                                 abs=1e-3)
+        sed = point["sed"]
+        assert beyond.f1_of_counts(np.array(sed["recordings"])) == pytest.approx(
+            sed["tuned"]["f1"], abs=1e-6)
+    aware = rows[1]["per_seed"][0]
+    # the aware recipe is calibrated on its head; the published model on its own signals
+    assert aware["calibration"]["signals"] == ["head", "saliency"]
+    assert rows[0]["per_seed"][0]["calibration"]["signals"] == ["top", "saliency"]
+    provenance = json.loads((grid / "provenance.json").read_text())
+    assert provenance["command"].startswith("amr experiment beyond --profile quick")
+
+
+def test_a_finished_grid_is_read_back_without_training(grid, tiny_experiment_cache,
+                                                        monkeypatch):
+    use_tiny_experiment(monkeypatch, tiny_experiment_cache)
+    monkeypatch.setattr(beyond, "train_profile", lambda *a, **k: pytest.fail("trained"))
+    from amr_lib.profiles import load_profile
+
+    rows = beyond.run_beyond(load_profile("quick"), 1, grid, ["paper", "aware"])
+    assert rows == json.loads((grid / beyond.BEYOND).read_text())
+
+
+def test_the_statistics_of_units_by_hand():
+    assert beyond.f1_of_counts(np.array([[2, 1, 0], [1, 0, 2]])) == pytest.approx(6 / 9)
+    assert beyond.f1_of_counts(np.zeros((2, 3))) == 0.0
+    assert beyond.auroc_of_pairs(np.array([[0.9, 0.1], [0.8, 0.85]])) == pytest.approx(0.75)
