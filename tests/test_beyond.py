@@ -65,3 +65,8 @@ def test_the_statistics_of_units_by_hand():
     assert beyond.f1_of_counts(np.array([[2, 1, 0], [1, 0, 2]])) == pytest.approx(6 / 9)
     assert beyond.f1_of_counts(np.zeros((2, 3))) == 0.0
     assert beyond.auroc_of_pairs(np.array([[0.9, 0.1], [0.8, 0.85]])) == pytest.approx(0.75)
+    from sklearn.metrics import roc_auc_score
+
+    pairs = np.round(np.random.default_rng(0).uniform(0, 1, (50, 2)), 1)   # with ties
+    assert beyond.auroc_of_pairs(pairs) == pytest.approx(roc_auc_score(
+        np.repeat([1, 0], 50), np.concatenate([pairs[:, 0], pairs[:, 1]])))

@@ -178,10 +178,15 @@ def f1_of_counts(counts: np.ndarray) -> float:
 
 
 def auroc_of_pairs(pairs: np.ndarray) -> float:
-    """AUROC of ``(U, 2)`` per-query [present, absent] probabilities."""
+    """AUROC of ``(U, 2)`` per-query [present, absent] probabilities: the Mann-Whitney
+    statistic from average ranks (ties count half), as scikit-learn's ``roc_auc_score``
+    gives, at a fraction of its cost (the evidence rule computes it thousands of times)."""
+    from scipy.stats import rankdata
+
     pairs = np.asarray(pairs, dtype=np.float64)
-    labels = np.repeat([True, False], len(pairs))
-    return presence_auroc(np.concatenate([pairs[:, 0], pairs[:, 1]]), labels)
+    count = len(pairs)
+    ranks = rankdata(np.concatenate([pairs[:, 0], pairs[:, 1]]))
+    return float((ranks[:count].sum() - count * (count + 1) / 2) / (count * count))
 
 
 def run_beyond(profile: Profile, seeds: int = 3, out_dir: str | Path = "beyond",

@@ -1,0 +1,59 @@
+"""Chapter 9's comparison helpers on hand-made grid rows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from amr_lib.book import beyond as book
+
+
+def point(seed, r1, lands, present_p, absent_p, counts):
+    queries = len(r1)
+    return {"seed": seed, "several_events": [1] * (queries // 2) + [0] * (queries - queries // 2),
+            "queries": {"R1@0.5": r1, "R1@0.7": r1, "mAP": r1, "lands_on_queried": lands},
+            "presence": {case: {"pairs": np.stack([present_p, absent_p], 1).tolist()}
+                         for case in ("any", "hard")},
+            "sed": {"recordings": counts,
+                    "curve": {"threshold": [0.1, 0.5, 0.9], "f1": [0.2, 0.4, 0.3]}}}
+
+
+rng = np.random.default_rng(0)
+Q = 40
+PAPER = {"recipe": "paper", "absent_share": None, "per_seed": [
+    point(s, list(rng.choice([0.0, 100.0], Q)), [100.0] * 10 + [0.0] * 10 + [0.0] * 20,
+          rng.uniform(0.4, 0.9, Q), rng.uniform(0.3, 0.8, Q), [[5, 5, 5]] * 10)
+    for s in range(2)]}
+AWARE = {"recipe": "aware", "absent_share": 0.25, "per_seed": [
+    point(s, PAPER["per_seed"][s]["queries"]["R1@0.5"], [100.0] * 19 + [0.0] + [0.0] * 20,
+          rng.uniform(0.8, 1.0, Q), rng.uniform(0.0, 0.2, Q), [[9, 1, 1]] * 10)
+    for s in range(2)]}
+
+
+def test_values_by_hand():
+    assert book.value(AWARE, "auroc") == 1.0                 # every present above absent
+    assert book.value(AWARE, "lands") == 95.0                # 19 of 20 several-event
+    assert book.value(AWARE, "sed_f1") == pytest.approx(100 * 18 / 20)
+    assert book.value(PAPER, "sed_f1") == pytest.approx(50.0)
+    assert book.row_name(AWARE) == "aware (absent 0.25)" and book.row_name(PAPER) == "paper"
+
+
+def test_differences_and_targets():
+    same = book.difference(AWARE, PAPER, "R1@0.5")
+    assert same.mean == 0.0 and same.verdict() == "unresolved"   # the same per-query hits
+    assert book.difference(AWARE, PAPER, "auroc").verdict() == "agrees"
+    assert book.difference(AWARE, PAPER, "sed_f1").mean == pytest.approx(40.0)
+    table = book.comparison_table([PAPER, AWARE])
+    assert table.loc["paper", "presence AUROC"].count("[") == 0
+    assert "[" in table.loc["aware (absent 0.25)", "presence AUROC"]
+    targets = book.targets_table([PAPER, AWARE])
+    assert targets.loc["aware (absent 0.25)"].tolist() == ["met"] * 5
+    with pytest.raises(ValueError, match="unknown measure"):
+        book.value(AWARE, "speed")
+
+
+def test_figures_have_labelled_axes():
+    ax = book.plot_reliability([PAPER, AWARE])
+    assert ax.get_xlabel().startswith("presence probability") and ax.get_legend()
+    ax = book.plot_sed_curves([PAPER, AWARE])
+    assert ax.get_ylabel() == "frame F1 (test)"
