@@ -183,7 +183,8 @@ class FileRetriever:
         calibration = getattr(self, "calibration", None)
         if calibration is None or not signals:
             return Search(moments, None, self.found(moments))
-        presence = float(calibration.probability(signals)[0])
+        # per chunk (the calibration read one chunk's signals together), the highest counts
+        presence = float(calibration.probability(signals).max())
         return Search(moments, presence, presence >= calibration.threshold)
 
     def _rank(self, frames: np.ndarray, query: str, top_k: int, duration_s: float
@@ -297,10 +298,10 @@ class BaselineRetriever(FileRetriever):
 
 def presence_signals_of(outputs: dict[str, Any]) -> dict[str, np.ndarray]:
     """The signals of :func:`amr_lib.presence.presence_signals` for one query asked of
-    every chunk of a recording (all frames real): the highest over the chunks, as a sound
-    is there when it is in any of them."""
+    every chunk of a recording (all frames real): ``{signal: (chunks,)}``, so each chunk
+    gets its own probability and a sound is there when it is in any of them."""
     mask = torch.ones_like(outputs["saliency_scores"], dtype=torch.bool)
-    return {name: value.amax().cpu().double().numpy().reshape(1)
+    return {name: value.cpu().double().numpy()
             for name, value in output_signals(outputs, mask).items()}
 
 

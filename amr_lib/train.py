@@ -78,7 +78,8 @@ class TrainingConfig:
     # beyond the paper (model.recipes): absent texts drawn by class (never a sound the
     # recording holds; needs a split with classes), a share of them from the nearest class,
     # and absent pairs *added* to each batch (absent_share of the grown batch) instead of
-    # replacing a share of its texts; any of these also checks the rolled negatives
+    # replacing a share of its texts; absent texts by class (or the other-events loss) also
+    # check the rolled negatives against the classes the recording holds
     absent_by_class: bool = False
     hard_share: float = 0.0
     absent_added: bool = False

@@ -57,7 +57,7 @@ STUDIES = (
     # the window study's 1 s point and the fidelity study's QD-DETR arm are Table I's runs
     Study("ablations_real-sounds", ("ablations", "--profile", "real-sounds", "--seeds", "5",
                                     "--studies", "window,fidelity", "--reuse-points",
-                                    "grids/table1_real-sounds/points"),
+                                    "{runs}/table1_real-sounds/points"),
           "ablations.json", "ablations_real-sounds.json"),
     Study("fidelity_quick", ("ablations", "--profile", "quick", "--seeds", "5", "--studies",
                              "fidelity"), "ablations.json", "fidelity_quick.json"),
@@ -88,11 +88,18 @@ def is_current(study: Study, here: str) -> bool:
 
 
 def run(study: Study, runs: Path) -> None:
+    # inside the repository, folders are named from its root (the command runs there), so
+    # the provenance a page prints holds no machine path
+    if runs.resolve().is_relative_to(ROOT):
+        runs = runs.resolve().relative_to(ROOT)
     out = runs / study.name
-    command = [str(Path(sys.executable).with_name("amr")), "experiment", *study.arguments,
+    # "{runs}" in an argument names another study's output folder in this regeneration
+    arguments = [argument.replace("{runs}", str(runs)) for argument in study.arguments]
+    command = [str(Path(sys.executable).with_name("amr")), "experiment", *arguments,
                "--out", str(out)]
     print("$", " ".join(command), flush=True)
     subprocess.run(command, check=True, cwd=ROOT)
+    out = ROOT / out
     target = DATA / study.target
     if target.suffix == ".json":                  # one file and its provenance beside it
         shutil.copyfile(out / study.result, target)

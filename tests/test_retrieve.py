@@ -347,14 +347,15 @@ def test_a_calibrated_checkpoint_answers_found_or_not_found_with_its_probability
         [query] = answer["queries"]
         assert query["found"] is found and query["presence"] == pytest.approx(probability)
         assert all("above_threshold" not in m for m in query["moments"])
-    # the signals a long recording gives are the highest over its chunks
+    # a long recording's chunks each get their signals (a probability each, the highest
+    # counts), not the highest of each signal over different chunks
     from amr_lib.retrieve import presence_signals_of
 
     outputs = {"pred_logits": torch.tensor([[[0.0, 0.0]], [[2.0, 0.0]]]),
                "saliency_scores": torch.tensor([[0.1, 0.4], [0.2, 0.3]])}
     signals = presence_signals_of(outputs)
-    assert signals["saliency"][0] == pytest.approx(0.4)
-    assert signals["top"][0] == pytest.approx(2.0, abs=1e-5)     # logit of sigmoid(2)
+    np.testing.assert_allclose(signals["saliency"], [0.4, 0.3], rtol=1e-6)
+    np.testing.assert_allclose(signals["top"], [0.0, 2.0], atol=1e-5)   # logit of softmax
 
 
 def test_retrieve_draws_the_moments_on_the_spectrogram(trained, tmp_path, capsys):

@@ -57,10 +57,10 @@ class Committed:
         code gives it now (:func:`amr_lib.profiles.profile_key`: its corpora, simulation
         and recipe), else ``(False, why)``: a sentence saying the live part that would
         recompute it beside the committed files is skipped, and how to regenerate them."""
-        from amr_lib.experiments.results import profile_definitions
+        from amr_lib.profiles import load_profile, profile_key
 
         made = (self.provenance.get("profiles") or {}).get(profile)
-        now = profile_definitions()[profile]
+        now = profile_key(load_profile(profile))
         if made == now:
             return True, ""
         return False, textwrap.fill(

@@ -33,6 +33,7 @@ from typing import Any
 from amr_lib.experiments.evidence import per_query
 from amr_lib.experiments.results import (
     METRICS,
+    point_made,
     read_rows,
     rounded_queries,
     seed_entry,
@@ -40,8 +41,7 @@ from amr_lib.experiments.results import (
     write_json,
 )
 from amr_lib.experiments.table1 import encoders_for, run_baseline, summary_row
-from amr_lib.numerics import fingerprint
-from amr_lib.profiles import ARCHITECTURES, Profile, profile_key
+from amr_lib.profiles import ARCHITECTURES, Profile
 from amr_lib.runs.chain import (
     simulated,
     train_profile,
@@ -141,7 +141,7 @@ def point_report(point: Point, base: Profile, seed: int, out_dir: Path,
     profile = point.profile(base)
     # what the point is: the numbers this machine computes and the profile's definition
     # (its simulation, encoder and recipe); a point made otherwise is made again
-    made = {"numerics": fingerprint(), "profile": profile_key(profile)}
+    made = point_made(profile, epochs, clap_model)
     stored = stored_point(path, made)
     if stored is not None:
         return stored

@@ -36,10 +36,9 @@ import numpy as np
 from amr_lib.config import resolve_device
 from amr_lib.experiments.controls import lands_on_queried, several_events
 from amr_lib.experiments.evidence import per_query
-from amr_lib.experiments.results import rounded_queries, stored_point, write_json
+from amr_lib.experiments.results import point_made, rounded_queries, stored_point, write_json
 from amr_lib.experiments.sed import SedData, sed_data
 from amr_lib.model.recipes import ABSENT_SHARE, RECIPES, Recipe
-from amr_lib.numerics import fingerprint
 from amr_lib.presence import (
     Calibration,
     calibrate_probability,
@@ -49,8 +48,14 @@ from amr_lib.presence import (
     presence_signals,
     stored_calibration,
 )
-from amr_lib.profiles import Profile, profile_key
-from amr_lib.runs.chain import BEST, feature_encoder, train_profile, window_config
+from amr_lib.profiles import Profile
+from amr_lib.runs.chain import (
+    BEST,
+    check_classes,
+    feature_encoder,
+    train_profile,
+    window_config,
+)
 from amr_lib.sed.detectors import best_threshold, detr_moments, validation_thresholds
 from amr_lib.sed.scoring import DEFAULT_THRESHOLD, f1_curve, micro_scores
 
@@ -69,8 +74,7 @@ def recipe_point(profile: Profile, recipe: Recipe, share: float, seed: int, out:
                  device: str = "auto") -> dict[str, Any]:
     """One (recipe, absent share, seed) point (see the module docstring), read from
     ``out/points/`` when made as now, else trained (or taken from the run cache)."""
-    made = {"numerics": fingerprint(), "profile": profile_key(profile),
-            "recipe": recipe.to_json(share)}
+    made = {**point_made(profile), "recipe": recipe.to_json(share)}
     path = out / POINTS / f"{point_name(recipe, share, seed)}.json"
     if (stored := stored_point(path, made)) is not None:
         return stored
@@ -198,6 +202,7 @@ def run_beyond(profile: Profile, seeds: int = 3, out_dir: str | Path = "beyond",
     points in ``per_seed``)."""
     if seeds < 1:
         raise ValueError(f"seeds must be at least 1, got {seeds}")
+    check_classes(profile)          # every point reads classes: refuse Clotho before training
     out = Path(out_dir)
     rows = []
     for name in recipes:

@@ -25,9 +25,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from amr_lib.experiments.results import stored_point, write_json
-from amr_lib.numerics import fingerprint
-from amr_lib.profiles import Profile, profile_key
+from amr_lib.experiments.results import point_made, stored_point, write_json
+from amr_lib.profiles import Profile
 from amr_lib.runs.chain import train_profile
 
 SEARCH = "recipe_search.json"
@@ -59,7 +58,7 @@ def search_point(profile: Profile, out: Path, device: str = "auto",
     and written there."""
     setup = profile.retrieval
     name = f"{setup.model}_lr{setup.lr:g}_x{setup.train_scale:g}.json"
-    made = {"numerics": fingerprint(), "profile": profile_key(profile)}
+    made = point_made(profile, epochs)
     path = out / POINTS / name
     if (stored := stored_point(path, made)) is not None:
         return stored

@@ -244,6 +244,19 @@ def stored_point(path: Path, made: Mapping[str, Any], required: Sequence[str] = 
     return None
 
 
+def point_made(profile: Profile, epochs: int | None = None, clap_model: str | None = None
+               ) -> dict[str, Any]:
+    """What a grid point is keyed on: this machine's numerics, the profile's definition,
+    and (only when given, so points made without them keep their keys) an epoch override
+    and the CLAP weights of a CLAP run."""
+    made: dict[str, Any] = {"numerics": fingerprint(), "profile": profile_key(profile)}
+    if epochs is not None:
+        made["epochs"] = epochs
+    if clap_model is not None and profile.retrieval.encoder == "clap":
+        made["clap_model"] = clap_model
+    return made
+
+
 def rounded_queries(queries: Mapping[str, Sequence[float]]) -> dict[str, list[float]]:
     """Per-query values as committed: plain floats, percent to 2 decimals."""
     return {metric: [round(float(v), 2) for v in values] for metric, values in queries.items()}

@@ -49,6 +49,7 @@ from amr_lib.experiments.evidence import per_query
 from amr_lib.experiments.results import (
     METRICS,
     mean_and_spread,
+    point_made,
     read_rows,
     rounded_queries,
     seed_entry,
@@ -58,8 +59,7 @@ from amr_lib.experiments.results import (
 from amr_lib.features.encoders import encoder_file_reference
 from amr_lib.lighthouse_jsonl import MomentPrediction
 from amr_lib.metrics import evaluate
-from amr_lib.numerics import fingerprint
-from amr_lib.profiles import Profile, profile_key
+from amr_lib.profiles import Profile
 from amr_lib.runs.chain import (
     PreparedSplit,
     ProfileRun,
@@ -175,7 +175,7 @@ def seed_point(profile: Profile, seed: int, out: Path | None, clap_model: str | 
     else trained (or taken from the run cache) and written there at once, so a grid of
     several sessions keeps every finished seed even where the run cache is gone."""
     name = profile.retrieval.encoder
-    made = {"numerics": fingerprint(), "profile": profile_key(profile)}
+    made = point_made(profile, epochs, clap_model)
     path = out / POINTS / f"am-detr_{name}_seed{seed}.json" if out is not None else None
     if path is not None and (stored := stored_point(path, made)) is not None:
         return stored

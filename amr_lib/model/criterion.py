@@ -132,9 +132,10 @@ class SetCriterion(nn.Module):
                 raise ValueError("the other-events loss needs targets with the other "
                                  "events (MomentSplit.batch(classes=True))")
             mask = targets.audio_mask.bool()
-            losses["loss_other"] = self._hinge(outputs["saliency_scores"].float(),
-                                               targets.saliency.bool() & mask,
-                                               targets.other.bool() & mask)
+            inside = targets.saliency.bool() & mask
+            # a frame where the queried event overlaps another is the query's, not a rival
+            losses["loss_other"] = self._hinge(outputs["saliency_scores"].float(), inside,
+                                               targets.other.bool() & mask & ~inside)
         return losses
 
     def total(self, losses: dict[str, torch.Tensor]) -> torch.Tensor:

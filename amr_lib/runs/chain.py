@@ -248,7 +248,8 @@ class ProfileRun:
         pairs = presence_pairs(test, self.seed)
         scores = top_scores(self.result.model, test, pairs, device=model_device(self.result.model))
         present = pairs.present
-        summary: dict[str, Any] = {"test_auroc": presence_auroc(scores, present)}
+        summary: dict[str, Any] = {"test_auroc": presence_auroc(scores, present),
+                                   "absent_texts": "by text"}
         stored = stored_threshold(self.run_dir / BEST)
         if stored is not None:
             above = scores >= stored.threshold
@@ -263,6 +264,7 @@ class ProfileRun:
             present = pairs.present
             found = probability >= calibration.threshold
             summary["calibrated"] = {
+                "absent_texts": "by class" if test.classes else "by text",
                 "signals": list(calibration.signals), "threshold": calibration.threshold,
                 "valid_auroc": calibration.valid_auroc,
                 "test_auroc": presence_auroc(probability, present),
