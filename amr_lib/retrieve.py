@@ -20,9 +20,10 @@ suppression).
 ``amr predict --baseline`` and ``amr predict --checkpoint`` share one path.
 
 Whether the sound is there at all (:meth:`FileRetriever.search_frames`): a checkpoint
-trained by a beyond-the-paper recipe carries a calibration (:class:`~amr_lib.presence.
-Calibration`), which turns the model's own signals into a presence probability and a
-threshold; "not found" then comes with the closest moments, shown as such. A checkpoint
+trained by a beyond-the-paper recipe carries a calibration
+(:class:`~amr_lib.presence.Calibration`), which turns the model's own signals into a
+presence probability and a threshold; "not found" then comes with the closest moments,
+shown as such. A checkpoint
 trained with absent pairs by the paper's recipe carries a top-score threshold instead;
 every other answer only ranks moments.
 """

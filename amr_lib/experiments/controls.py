@@ -149,7 +149,7 @@ def lands_on_queried(annotations: Sequence[MomentAnnotation],
                      predictions: Sequence[MomentPrediction]) -> np.ndarray:
     """``(Q,)`` percent per query: 100 when the top moment lands on the queried event, else
     0; its mean over the :func:`several_events` queries is
-    :attr:`Discrimination.on_queried`, and the evidence rule resamples it like a metric."""
+    ``Discrimination.on_queried``, and the evidence rule resamples it like a metric."""
     return np.array([100.0 if outcome == "queried" else 0.0
                      for outcome in landings(annotations, predictions)])
 

@@ -9,7 +9,7 @@ The search starts from ``base``, a profile whose schedule, epoch cap and patienc
 2. the winner on ``k`` times the simulated training data (``k - 1`` further simulations of
    the same split, :class:`~amr_lib.profiles.RetrievalSetup`, at equal optimisation steps as
    in the data study), for ``k`` = 2, 4, ... while each doubling gains at least
-   :attr:`SearchGrid.min_gain` points of validation average mAP; the last size that gained
+   ``SearchGrid.min_gain`` points of validation average mAP; the last size that gained
    is kept.
 
 The test split is never scored: the choice is made on validation alone, and the chosen
