@@ -69,6 +69,12 @@ STUDIES = (
     Study("transfer_real0", ("transfer", "--seeds", "1", "--trained-on", "real-sounds",
                              "--no-mix"), "transfer.json", "transfer_real-sounds_seed0"),
     Study("transfer", ("transfer", "--seeds", "3"), "transfer.json", "transfer.json"),
+    # beyond the paper: each recipe against AM-DETR as published (its paper arm is Table I's
+    # runs, reused from the run cache when this machine has them)
+    Study("beyond_quick", ("beyond", "--profile", "quick", "--seeds", "3"), "beyond.json",
+          "beyond_quick"),
+    Study("beyond_real-sounds", ("beyond", "--profile", "real-sounds", "--seeds", "3"),
+          "beyond.json", "beyond_real-sounds"),
     Study("ablations", ("ablations", "--profile", "quick", "--seeds", "3", "--data-scales",
                         "0.125,0.25,0.5,1,2"), "ablations.json", "ablations_quick.json"),
 )
