@@ -63,6 +63,7 @@ class CheckpointInfo:
     window: WindowConfig              # the feature windows its model was trained on
     profile: str | None               # the profile (or profiles) it was trained on
     presence_threshold: float | None  # None: trained without absent queries
+    recipe: str = "paper"             # the training recipe (amr_lib.model.recipes)
 
     @classmethod
     def read(cls, path: str | Path) -> CheckpointInfo:
@@ -86,7 +87,8 @@ class CheckpointInfo:
                              "made its inputs; it was not written by `amr train`") from None
         presence = extra.get(PRESENCE_KEY)
         return cls(window, extra.get("profile"),
-                   None if presence is None else float(presence["threshold"]))
+                   None if presence is None else float(presence["threshold"]),
+                   extra.get("recipe", "paper"))   # written before recipes: the paper's
 
 
 def check_recording(path: str | Path, window: WindowConfig) -> float:

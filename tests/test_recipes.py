@@ -202,6 +202,9 @@ def test_amr_train_with_a_recipe_stores_a_calibration_the_retriever_uses(
     assert calibration.threshold == calibrated["threshold"]
     assert Retriever.from_checkpoint(tmp_path / "aware" / "best.ckpt").calibration == (
         calibration)
+    from amr_lib.retrieve import CheckpointInfo
+
+    assert CheckpointInfo.read(tmp_path / "aware" / "best.ckpt").recipe == "aware"
     # a corpus of captions without classes is refused before anything is simulated
     from amr_lib.config import data_root
     from amr_lib.corpora import CorpusError, CorpusSpec

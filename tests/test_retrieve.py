@@ -199,8 +199,10 @@ def test_retrieve_answers_several_queries_with_one_model_load(trained, tmp_path,
                  "--top-k", "3", "--json"]) == 0
     assert calls == {"load": 1, "embed": 1}
     answer = json.loads(capsys.readouterr().out)
-    assert set(answer) == {"audio", "duration_s", "profile", "presence_threshold", "queries"}
+    assert set(answer) == {"audio", "duration_s", "profile", "recipe", "presence_threshold",
+                           "queries"}
     assert answer["duration_s"] == 20.0 and answer["profile"] == "quick"
+    assert answer["recipe"] == "paper"
     assert answer["presence_threshold"] is None          # trained without absent queries
     assert [q["query"] for q in answer["queries"]] == queries
     retriever = Retriever.from_checkpoint(run / "best.ckpt")

@@ -74,13 +74,14 @@ def _retrieve(args: argparse.Namespace) -> int:
         score_threshold = None if calibration is not None else threshold
         print(json.dumps({
             "audio": args.audio, "duration_s": round(duration_s, 3),
-            "profile": info.profile, "presence_threshold": threshold,
+            "profile": info.profile, "recipe": info.recipe,
+            "presence_threshold": threshold,
             "queries": [{"query": query, "found": search.found, "presence": search.presence,
                          "moments": [_moment_json(moment, score_threshold)
                                      for moment in search.moments]}
                         for query, search in searches]}))
     else:
-        _print_answers(args.audio, duration_s, info.profile, searches, threshold,
+        _print_answers(args.audio, duration_s, info, searches, threshold,
                        calibration is not None)
     if args.plot is not None:
         _plot_answers(args.audio, [(q, search.moments) for q, search in searches], args.plot)
@@ -108,9 +109,10 @@ def _check_plot_path(out: str) -> None:
                          f"one of {', '.join('.' + kind for kind in sorted(kinds))}")
 
 
-def _print_answers(audio: str, duration_s: float, profile: str | None, searches: list,
+def _print_answers(audio: str, duration_s: float, info, searches: list,
                    threshold: float | None, calibrated: bool) -> None:
-    print(f"{audio}: {duration_s:.1f} s; model trained on {profile or 'unknown data'}")
+    print(f"{audio}: {duration_s:.1f} s; model trained on {info.profile or 'unknown data'} "
+          f"({info.recipe} recipe)")
     if threshold is None:
         print("this checkpoint has no presence threshold (trained without absent queries):\n"
               "the scores rank moments, they do not say whether a sound is there")

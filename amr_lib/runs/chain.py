@@ -330,7 +330,8 @@ def train_profile(profile: Profile, device: str = "auto", epochs: int | None = N
     runs_root = Path(runs_root) if runs_root else default_cache_root() / "am_detr_runs"
     run_dir = runs_root / content_key(material)[:32]
     run_name = "+".join([profile.name, *(other.name for other in mix)])
-    extra = {"features": encoder_reference(encoder, window), "profile": run_name}
+    extra = {"features": encoder_reference(encoder, window), "profile": run_name,
+             "recipe": recipe.name}
     single = int(os.environ.get("WORLD_SIZE", "1")) == 1
     run_dir.mkdir(parents=True, exist_ok=True)
     # torchrun processes share one run folder: only a lone process locks it
