@@ -157,15 +157,20 @@ def _recorded(command: str, out: str, run: Callable[[], Any]) -> Any:
     return result
 
 
+def _chosen(text: str, allowed: tuple[str, ...], what: str) -> list[str]:
+    """The comma-separated names of ``text``, each one of ``allowed`` (at least one)."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = sorted(set(names) - set(allowed))
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown {what} {unknown}; choose from "
+                                         f"{', '.join(allowed)}")
+    return names
+
+
 def _recipe_list(text: str) -> list[str]:
     from amr_lib.model.recipes import RECIPES
 
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    unknown = sorted(set(names) - set(RECIPES))
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(f"unknown recipes {unknown}; choose from "
-                                         f"{', '.join(RECIPES)}")
-    return names
+    return _chosen(text, tuple(RECIPES), "recipes")
 
 
 def _beyond(args: argparse.Namespace) -> int:
@@ -201,12 +206,7 @@ def _beyond(args: argparse.Namespace) -> int:
 def _study_list(text: str) -> list[str]:
     from amr_lib.experiments.ablations import OPT_IN, STUDIES
 
-    studies = [name.strip() for name in text.split(",") if name.strip()]
-    unknown = sorted(set(studies) - set(STUDIES + OPT_IN))
-    if unknown or not studies:
-        raise argparse.ArgumentTypeError(f"unknown studies {unknown}; choose from "
-                                         f"{', '.join(STUDIES + OPT_IN)}")
-    return studies
+    return _chosen(text, STUDIES + OPT_IN, "studies")
 
 
 def _table1(args: argparse.Namespace) -> int:
