@@ -66,3 +66,18 @@ def test_the_gain_split_figure_and_sentence():
     said = book.split_sentence(splits[1])
     assert said.startswith("On real-sounds (several events), reading the query adds +45.00")
     assert "the constant moment alone is 0 % of AM-DETR's score" in said
+
+
+def test_the_training_table_reads_every_trained_seed():
+    rows = [dict(r) for r in ROWS]
+    rows[1] = {**rows[1], "per_seed": [
+        {**entry, "training": {"best_epoch": kept, "epoch_cap": 80, "curve": [
+            {"epoch": e, "valid_mAP": 40.0 + e / 10} for e in range(1, last + 1)]}}
+        for entry, kept, last in zip(rows[1]["per_seed"], (12, 20), (22, 20), strict=True)]}
+    table = book.training_table(rows)
+    assert table["seed"].tolist() == [0, 1]      # only the row whose seeds were trained
+    assert table["kept epoch"].tolist() == [12, 20]
+    assert table["epochs run"].tolist() == [22, 20]
+    assert table["valid mAP"].tolist() == ["41.20", "42.00"]
+    assert not book.stopped_early(table)         # seed 1 kept its last epoch
+    assert book.stopped_early(table.iloc[:1])

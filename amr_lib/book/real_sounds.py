@@ -187,3 +187,29 @@ def seed_landing(rows: Sequence[Row], method: str, features: str) -> float:
     queried event, over a row's seeds."""
     row = next(r for r in rows if (r["method"], r["features"]) == (method, features))
     return mean_interval(row, LANDS, np.asarray(row["several_events"], bool)).mean
+
+
+def training_table(rows: Sequence[Row]) -> pd.DataFrame:
+    """One line per AM-DETR training run of a Table I (every trained row's seeds): the
+    epoch kept (best validation average mAP), the epochs run before patience or the cap
+    stopped it, and that epoch's validation mAP."""
+    import pandas as pd
+
+    lines = []
+    for row in rows:
+        for entry in row.get("per_seed", []):
+            training = entry.get("training")
+            if not training:
+                continue
+            curve = {point["epoch"]: point["valid_mAP"] for point in training["curve"]}
+            kept = training["best_epoch"]
+            lines.append({"features": row["features"], "seed": entry["seed"],
+                          "kept epoch": kept, "epochs run": max(curve),
+                          "epoch cap": training["epoch_cap"],
+                          "valid mAP": f"{curve[kept]:.2f}"})
+    return pd.DataFrame(lines)
+
+
+def stopped_early(table: pd.DataFrame) -> bool:
+    """Whether every run of :func:`training_table` kept an epoch before its last."""
+    return bool((table["kept epoch"] < table["epochs run"]).all())
