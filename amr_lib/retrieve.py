@@ -13,8 +13,8 @@ needed. The audio is embedded once per recording; recordings longer than the mod
 training length are cut into chunks of that length overlapping by half, every chunk is
 scored in one batch, and the chunks' moments are merged: moments found twice (in two
 overlapping chunks) keep their best-scored copy (greedy suppression at IoU 0.5). A
-recording that fits in one chunk gets the paper's post-processing unchanged (no
-suppression).
+recording that fits in one chunk gets the model's moments as they come (no suppression,
+as in Lighthouse's QD-DETR evaluation).
 
 :class:`BaselineRetriever` answers the same calls with the sliding-window baseline, so
 ``amr predict --baseline`` and ``amr predict --checkpoint`` share one path.
@@ -270,7 +270,7 @@ class Retriever(FileRetriever):
                                  (duration_s - offsets).clamp(max=length * hop), hop)
         moments[..., :2] += offsets.numpy()[:, None, None]
         signals = presence_signals_of(outputs)
-        if count == 1:          # one chunk: the paper's post-processing, no suppression
+        if count == 1:          # one chunk: the model's moments as they come, no suppression
             return [Moment(float(s), float(e), float(p))
                     for s, e, p in moments[0, :top_k]], signals
         return merge_moments(moments.reshape(-1, 3), top_k), signals

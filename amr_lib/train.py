@@ -51,7 +51,8 @@ SCHEDULES = ("constant", "cosine")
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    """Optimisation of AM-DETR (the paper's values by default, 100 epochs)."""
+    """Optimisation of AM-DETR: by default the paper's optimiser, learning rate, epochs (100)
+    and batch (Section V-A); weight decay and the gradient clip are QD-DETR's."""
 
     epochs: int = 100
     batch_size: int = 32

@@ -125,7 +125,8 @@ def _report(reference: np.ndarray, detector: Detector, curve: dict[str, np.ndarr
 
 ZERO_SHOT = ("am-detr", "am-detr-absent", "sliding-window")
 # the supervised references: the linear probe on window features, and the CRNN on log-mels
-# (the conventional SED model the paper's "over 77 %" is measured against)
+# (this book's stand-in for the supervised SED model the paper's "over 77 %" is a share of;
+# the paper does not name its architecture)
 SUPERVISED = ("supervised", "crnn")
 
 

@@ -8,11 +8,11 @@ L2-normalised ``(B, embed_dim)``. The text side is a trainable MLP from the froz
 all-MiniLM-L6-v2 sentence embedding ``(384,)`` into the same space; a CLIP-style learnable
 ``logit_scale`` (log inverse temperature) scales the cosine similarities.
 
-The paper's "w/o contrastive learning" ablation is :func:`untrained_model`: the very same
-network, randomly initialised from a seed and never trained. Its audio embeddings still
-describe the sound (random convolutional features do), but its audio space is not aligned
-to the text space, so text-to-audio similarities carry no meaning. With the same seed it
-is exactly the starting point of the trained model.
+This book's stand-in for the paper's "VR without contrastive learning" is
+:func:`untrained_model`: the very same network, randomly initialised from a seed and never
+trained. Its audio embeddings still describe the sound (random convolutional features do),
+but its audio space is not aligned to the text space, so text-to-audio similarities carry
+no meaning. With the same seed it is exactly the starting point of the trained model.
 """
 
 from __future__ import annotations

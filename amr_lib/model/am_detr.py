@@ -91,7 +91,8 @@ class AMDETRConfig:
     @classmethod
     def paper(cls, audio_dim: int = 768, text_dim: int = 768) -> AMDETRConfig:
         """The paper's configuration (Lighthouse's QD-DETR): d=256, 8 heads, FFN 1024,
-        2+2 encoder layers, 2 decoder layers, K=10. Default input widths are those of the
+        2+2 encoder layers, 2 decoder layers (Section V-A), and QD-DETR's K=10 moments (the
+        paper leaves K open). Default input widths are those of the
         paper's features, MS-CLAP 2023 as Lighthouse extracts them: 768-wide audio
         embeddings taken before CLAP's projection and 768-wide token states. Training sets
         the widths from the data (our LAION-CLAP backend gives 512 and 768)."""

@@ -6,8 +6,9 @@ For each recording, the cost of giving ground-truth moment ``j`` to prediction `
 
 with spans as normalised ``(center, width)`` for the L1 term and converted to start/end for
 gIoU. scipy's ``linear_sum_assignment`` finds the one-to-one assignment of minimal total
-cost; predictions left unmatched are trained as background. The paper's weights (QD-DETR):
-10, 1 and 4.
+cost; predictions left unmatched are trained as background. The weights are QD-DETR's
+(Lighthouse's), 10, 1 and 4: the paper follows QD-DETR's settings (Section V-A) and states
+no values; its Eq. (9) writes the class term unweighted.
 """
 
 from __future__ import annotations

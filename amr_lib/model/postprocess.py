@@ -3,7 +3,8 @@
 Per query: score = foreground probability; spans ``(center, width)`` -> ``(start, end)``,
 scaled by the length the frames cover, clamped to ``[0, duration]`` and rounded to a
 multiple of the clip length (the feature hop, 1 s); the top 10 by score, best first. No
-non-maximum suppression, as in the paper.
+non-maximum suppression, as in Lighthouse's QD-DETR evaluation (the paper describes no
+post-processing beyond comparing the scores with a threshold, Section IV-B).
 
 Where this differs from Lighthouse: Lighthouse clamps every Clotho-Moment prediction to a
 fixed ``[0, 150]`` s (its ``max_ts_val`` for the dataset) before rounding, so on a 60 s

@@ -10,7 +10,8 @@ annotation JSONL files, then::
         --out PRED.jsonl
 
 Training uses the paper's recipe (the ``paper`` model preset, batch 32, AdamW at 1e-4,
-100 epochs, best epoch by validation average mAP) and resumes from ``RUN/last.ckpt``.
+100 epochs; Section V-A) and keeps the epoch of best validation average mAP (this book's
+choice: the paper does not say which epoch it keeps) and resumes from ``RUN/last.ckpt``.
 """
 
 from __future__ import annotations

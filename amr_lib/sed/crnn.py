@@ -1,7 +1,8 @@
 """A conventional supervised SED model: a small CRNN on log-mel frames.
 
-The paper compares zero-shot AM-DETR with "a conventional supervised SED model" without
-naming it; the usual recipe (the DCASE SED baselines) is a CRNN, and this is a small one:
+The paper compares zero-shot AM-DETR with "the conventional SED model based on supervised
+learning" (Section V-C) without naming it; the usual recipe (the DCASE SED baselines) is a
+CRNN, and this is a small one:
 
 - input: the recording's log-mel (:class:`~amr_lib.features.frontend.LogMel`, 64 bands,
   10 ms hop) averaged over ``pool`` frames, so a frame is 100 ms;
