@@ -41,6 +41,7 @@ import torch
 from amr_lib.model.am_detr import AMDETR
 from amr_lib.model.data import MomentSplit
 from amr_lib.model.matcher import FOREGROUND
+from amr_lib.model.postprocess import ranked_moments
 from amr_lib.storage.checkpoints import write_checkpoint
 from amr_lib.train import read_am_detr_checkpoint
 
@@ -104,6 +105,27 @@ def top_scores(model: AMDETR, split: MomentSplit, pairs: PresencePairs,
         logits = model(**batch.model_inputs(negatives=False))["pred_logits"]
         scores.append(logits.float().softmax(-1)[..., FOREGROUND].amax(-1).cpu())
     return torch.cat(scores).double().numpy()
+
+
+@torch.no_grad()
+def pair_moments(model: AMDETR, split: MomentSplit, pairs: PresencePairs,
+                 indices: Sequence[int], device: torch.device | str = "cpu",
+                 top_k: int = 10) -> list[np.ndarray]:
+    """``(top_k, 3)`` ranked ``[start_s, end_s, score]`` moments of the pairs at
+    ``indices`` (a recording asked another query's text where the pair is absent), as
+    :func:`~amr_lib.train.predict_split` ranks a query's own moments."""
+    model.eval()
+    split = split.to(device)
+    chosen = torch.as_tensor(list(indices), dtype=torch.long)
+    rows, text_rows = pairs.rows[chosen], pairs.text_rows[chosen]
+    batch = split.batch(rows, text_rows)
+    outputs = model(**batch.model_inputs(negatives=False))
+    duration_s = torch.tensor([split.annotations[int(r)].duration for r in rows],
+                              dtype=torch.float64)
+    moments = ranked_moments(outputs["pred_logits"], outputs["pred_spans"],
+                             split.prediction_length_s()[rows.to(split.recording.device)],
+                             duration_s, split.hop_s, top_k)
+    return list(moments)
 
 
 def presence_auroc(scores: np.ndarray, present: np.ndarray) -> float:

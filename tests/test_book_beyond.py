@@ -57,3 +57,35 @@ def test_figures_have_labelled_axes():
     assert ax.get_xlabel().startswith("presence probability") and ax.get_legend()
     ax = book.plot_sed_curves([PAPER, AWARE])
     assert ax.get_ylabel() == "frame F1 (test)"
+
+
+def test_failure_cases_are_picked_by_rule():
+    from amr_lib.lighthouse_jsonl import MomentAnnotation, MomentPrediction
+
+    top = np.array([0.9, 0.8, 0.3, 0.7, 0.95])
+    present = np.array([True, True, True, False, False])
+    assert book.most_confident_absent(top, present) == 4
+    with pytest.raises(ValueError, match="no absent pair"):
+        book.most_confident_absent(top, np.ones(5, bool))
+
+    def ask(qid, vid, window):
+        return MomentAnnotation(qid, f"sound {qid}", 30.0, vid, np.array([window], float))
+
+    def answer(a, window, score):
+        return MomentPrediction(a.qid, a.query, a.vid, np.array([[*window, score]], float))
+
+    asked = [ask("a", "r1", (0, 5)), ask("b", "r1", (10, 15)), ask("c", "r2", (0, 5)),
+             ask("d", "r2", (20, 25)), ask("e", "r3", (3, 8))]
+    answers = [answer(asked[0], (10, 15), 0.6),     # lands on b's event
+               answer(asked[1], (10, 15), 0.99),    # right
+               answer(asked[2], (20, 25), 0.8),     # lands on d's event: the most confident
+               answer(asked[3], (0, 4), 0.7),       # lands on c's event
+               answer(asked[4], (0, 30), 0.95)]     # one-event recording: never "other"
+    assert book.most_confident_wrong_event(asked, answers) == 2
+    right = [answer(a, a.relevant_windows[0], 0.5) for a in asked]
+    assert book.most_confident_wrong_event(asked, right) is None
+    noise = np.random.default_rng(0).normal(0, 0.01, 8000 * 30)
+    ax = book.plot_answer(noise, 8000, asked[2:4], "sound c",
+                          answers[2].pred_relevant_windows)
+    assert ax.get_title(loc="left") == "asked: 'sound c'"
+    assert {t.get_text() for t in ax.texts} >= {"sound c", "sound d", "1: 0.80"}

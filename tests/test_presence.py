@@ -144,3 +144,26 @@ def test_platt_calibration_of_two_signals_is_fitted_stored_and_read_back():
     assert Calibration.from_json(calibration.to_json()) == calibration
     with pytest.raises(ValueError, match="not a Platt calibration"):
         Calibration.from_json({**calibration.to_json(), "kind": "isotonic"})
+
+
+def test_pair_moments_rank_a_pair_as_predict_split_ranks_the_query():
+    from amr_lib.presence import pair_moments
+    from amr_lib.train import predict_split
+
+    split = tiny_split(12, seed=3)
+    torch.manual_seed(0)
+    model = AMDETR(tiny_model_config(dropout=0.0)).eval()
+    pairs = presence_pairs(split, seed=1)
+    present, absent = [0, 5, 7], [len(split) + 2, len(split) + 9]
+    own = predict_split(model, split)
+    for index, moments in zip(present, pair_moments(model, split, pairs, present),
+                              strict=True):
+        expected = own[index].pred_relevant_windows
+        assert moments.shape == expected.shape
+        np.testing.assert_allclose(moments, expected, atol=1e-5)
+    # an absent pair asks another query's text: its best score is top_scores' for the pair
+    tops = top_scores(model, split, pairs)
+    for index, moments in zip(absent, pair_moments(model, split, pairs, absent),
+                              strict=True):
+        assert moments[0, 2] == pytest.approx(tops[index], abs=1e-5)
+        assert (np.diff(moments[:, 2]) <= 0).all()                 # best first

@@ -15,12 +15,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from amr_lib.experiments.beyond import auroc_of_pairs, f1_of_counts
+from amr_lib.experiments.controls import landings
 from amr_lib.experiments.evidence import Difference, bootstrap_statistic, paired_bootstrap
 from amr_lib.presence import reliability_bins
 
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
+
+    from amr_lib.lighthouse_jsonl import MomentAnnotation, MomentPrediction
 
 Row = Mapping[str, Any]
 # the issue's targets, on the real-sounds test split
@@ -164,4 +167,51 @@ def plot_sed_curves(rows: Sequence[Row], ax: Axes | None = None) -> Axes:
     ax.set_ylabel("frame F1 (test)")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
+    return ax
+
+
+def most_confident_absent(top: np.ndarray, present: np.ndarray) -> int:
+    """The index (into the pairs) of the absent pair whose top moment scores highest: the
+    published model's most confident answer about a sound that is not there."""
+    absent = np.flatnonzero(~np.asarray(present, dtype=bool))
+    if not len(absent):
+        raise ValueError("no absent pair to choose from")
+    return int(absent[np.argmax(np.asarray(top)[absent])])
+
+
+def most_confident_wrong_event(annotations: Sequence[MomentAnnotation],
+                               predictions: Sequence[MomentPrediction]) -> int | None:
+    """The index of the query whose top moment lands on *another* event of its recording
+    (:func:`~amr_lib.experiments.controls.landings`) with the highest score; ``None``
+    when no top moment does."""
+    outcomes = landings(annotations, predictions)
+    wrong = [i for i, outcome in enumerate(outcomes) if outcome == "other"]
+    if not wrong:
+        return None
+    return max(wrong, key=lambda i: predictions[i].pred_relevant_windows[0, 2])
+
+
+def plot_answer(audio: np.ndarray, sample_rate: int, events: Sequence[MomentAnnotation],
+                asked: str, moments: np.ndarray, shown: int = 3, ax: Axes | None = None
+                ) -> Axes:
+    """A recording's spectrogram with its true events (dashed, each named by its query)
+    and the model's ``shown`` best moments for the text ``asked`` (shaded, with scores)."""
+    import matplotlib.pyplot as plt
+
+    from amr_lib.viz import plot_spectrogram
+
+    ax = ax or plt.subplots(figsize=(9, 3.2))[1]
+    windows = [window for event in events for window in event.relevant_windows]
+    plot_spectrogram(audio, sample_rate, ax=ax, moments_xx=windows,
+                     moment_label="true events")
+    top = ax.get_ylim()[1]
+    for event in events:
+        for start, end in event.relevant_windows:
+            ax.text((start + end) / 2, top * 0.92, event.query, color="white",
+                    ha="center", va="top", fontsize=8)
+    for rank, (start, end, score) in enumerate(moments[:shown]):
+        ax.axvspan(start, end, color="tab:orange", alpha=0.35 if rank == 0 else 0.15)
+        ax.text(start, top * (0.08 + 0.1 * rank), f"{rank + 1}: {score:.2f}",
+                color="black", fontsize=8, backgroundcolor="white")
+    ax.set_title(f"asked: {asked!r}", loc="left", fontsize=10)
     return ax
