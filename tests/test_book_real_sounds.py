@@ -81,3 +81,18 @@ def test_the_training_table_reads_every_trained_seed():
     assert table["valid mAP"].tolist() == ["41.20", "42.00"]
     assert not book.stopped_early(table)         # seed 1 kept its last epoch
     assert book.stopped_early(table.iloc[:1])
+
+
+def test_the_search_sentence_follows_the_search():
+    said = book.search_sentence({**SEARCH, "min_gain": 1.0})
+    assert said == ("validation average mAP 43.90, against 36.40 for the best other "
+                    "candidate (quick at lr 0.0003); 2x the data gained +0.70 points, "
+                    "under the 1 the rule asks for")
+
+
+def test_the_landing_sentence_reads_the_verdict():
+    claim = book.BookClaim("lands", ("am-detr", "contrastive"), ("baseline", "contrastive"),
+                           "lands_on_queried", several=True)
+    said = book.landing_sentence(claim, ROWS)
+    assert said.startswith("AM-DETR minus the baseline +100.00 [")
+    assert said.endswith("more often, beyond the interval")

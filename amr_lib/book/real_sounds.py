@@ -213,3 +213,40 @@ def training_table(rows: Sequence[Row]) -> pd.DataFrame:
 def stopped_early(table: pd.DataFrame) -> bool:
     """Whether every run of :func:`training_table` kept an epoch before its last."""
     return bool((table["kept epoch"] < table["epochs run"]).all())
+
+
+def search_sentence(search: Mapping[str, Any]) -> str:
+    """Why the committed search chose what it chose, by its own rule: the chosen recipe's
+    validation mAP against the best other one at its data size, and what the last doubling
+    of data gained against the search's ``min_gain``."""
+    chosen = search["chosen"]
+    points = search["points"]
+
+    def is_chosen(point: Mapping[str, Any]) -> bool:
+        return all(point[k] == v for k, v in chosen.items())
+
+    kept = next(point for point in points if is_chosen(point))
+    # the presets and rates competed at 1x; a later size competed only with its doubling
+    rivals = ([p for p in points if p["train_scale"] == 1.0 and not is_chosen(p)]
+              if kept["train_scale"] == 1.0 else [])
+    said = [f"validation average mAP {kept['valid']['mAP']:.2f}"]
+    if rivals:
+        rival = max(rivals, key=lambda p: p["valid"]["mAP"])
+        said[0] += (f", against {rival['valid']['mAP']:.2f} for the best other candidate "
+                    f"({rival['preset']} at lr {rival['lr']:g})")
+    larger = [p for p in points if p["preset"] == chosen["preset"]
+              and p["lr"] == chosen["lr"] and p["train_scale"] > chosen["train_scale"]]
+    if larger:
+        gain = larger[0]["valid"]["mAP"] - kept["valid"]["mAP"]
+        said.append(f"{larger[0]['train_scale']:g}x the data gained {gain:+.2f} points, "
+                    f"under the {search['min_gain']:g} the rule asks for")
+    return "; ".join(said)
+
+
+def landing_sentence(claim: BookClaim, rows: Sequence[Row]) -> str:
+    """The landing claim's difference with its interval and what the rule makes of it."""
+    difference, verdict = judge(claim, rows)
+    meaning = {"agrees": "more often, beyond the interval",
+               "contradicts": "less often, beyond the interval",
+               "unresolved": "no difference beyond the interval"}[verdict]
+    return f"AM-DETR minus the baseline {interval_text(difference)} points: {meaning}"
