@@ -25,6 +25,11 @@ Row = Mapping[str, Any]
 LANDS = "lands_on_queried"
 
 
+def is_chosen(point: Mapping[str, Any], chosen: Mapping[str, Any]) -> bool:
+    """Whether a search point is the recipe ``chosen`` (its preset, rate and data size)."""
+    return all(point[k] == v for k, v in chosen.items())
+
+
 def search_table(search: Mapping[str, Any]) -> pd.DataFrame:
     """The committed recipe search, one row per run in the order run: preset, learning
     rate, data, validation average mAP of the kept epoch, kept epoch, epochs run, and which
@@ -40,7 +45,7 @@ def search_table(search: Mapping[str, Any]) -> pd.DataFrame:
             "data": f"{point['train_scale']:g}x",
             "valid mAP": f"{point['valid']['mAP']:.2f}",
             "kept epoch": training["best_epoch"], "epochs run": len(training["curve"]),
-            "chosen": "yes" if all(point[k] == v for k, v in chosen.items()) else ""})
+            "chosen": "yes" if is_chosen(point, chosen) else ""})
     return pd.DataFrame(rows)
 
 
@@ -55,7 +60,7 @@ def plot_search_curves(search: Mapping[str, Any], ax: Axes | None = None) -> Axe
         curve = point["training"]["curve"]
         epochs = [row["epoch"] for row in curve]
         values = [row["valid_mAP"] for row in curve]
-        picked = all(point[k] == v for k, v in chosen.items())
+        picked = is_chosen(point, chosen)
         label = f"{point['preset']}, lr {point['lr']:g}, {point['train_scale']:g}x"
         line, = ax.plot(epochs, values, lw=2.4 if picked else 1.2, label=label)
         kept = point["training"]["best_epoch"]
@@ -221,13 +226,9 @@ def search_sentence(search: Mapping[str, Any]) -> str:
     of data gained against the search's ``min_gain``."""
     chosen = search["chosen"]
     points = search["points"]
-
-    def is_chosen(point: Mapping[str, Any]) -> bool:
-        return all(point[k] == v for k, v in chosen.items())
-
-    kept = next(point for point in points if is_chosen(point))
+    kept = next(point for point in points if is_chosen(point, chosen))
     # the presets and rates competed at 1x; a later size competed only with its doubling
-    rivals = ([p for p in points if p["train_scale"] == 1.0 and not is_chosen(p)]
+    rivals = ([p for p in points if p["train_scale"] == 1.0 and not is_chosen(p, chosen)]
               if kept["train_scale"] == 1.0 else [])
     said = [f"validation average mAP {kept['valid']['mAP']:.2f}"]
     if rivals:
