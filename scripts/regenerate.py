@@ -3,7 +3,7 @@
 Each study is the `amr experiment` command its provenance names; its output is copied into
 book/data (with its provenance beside it), and the scoreboard is rebuilt after each one.
 A study whose committed provenance already carries this machine's numerics fingerprint and
-the profiles' current definitions is skipped, and every study resumes from the cache and
+the current definitions of the profiles it reads is skipped, and every study resumes from the cache and
 from its output folder, so a regeneration of several CPU hours spans sessions: run the same
 command again.
 
@@ -36,6 +36,13 @@ class Study:
     arguments: tuple[str, ...]      # after `amr experiment`, without --out
     result: str                     # the file the study writes in its output folder
     target: str                     # where it goes in book/data (a file or a folder)
+
+    def profiles(self, every: list[str]) -> list[str]:
+        """The profiles whose definitions the study's numbers depend on: its --profile,
+        or ``every`` book profile for a study across profiles (transfer)."""
+        if "--profile" in self.arguments:
+            return [self.arguments[self.arguments.index("--profile") + 1]]
+        return every
 
     def committed_provenance(self) -> Path:
         target = DATA / self.target
@@ -87,15 +94,18 @@ def fingerprint() -> str:
 
 
 def is_current(study: Study, here: str) -> bool:
-    """Made under this machine's numerics and the profiles as the code defines them now."""
+    """Made under this machine's numerics and the definitions the code gives now of the
+    profiles the study reads (a change of another profile leaves it current)."""
     from amr_lib.experiments.results import profile_definitions
 
     path = study.committed_provenance()
     if not path.is_file():
         return False
     made = json.loads(path.read_text(encoding="utf-8"))
+    now = profile_definitions()
+    recorded = made.get("profiles") or {}
     return ((made.get("numerics") or {}).get("fingerprint") == here
-            and made.get("profiles") == profile_definitions())
+            and all(recorded.get(name) == now[name] for name in study.profiles(list(now))))
 
 
 def run(study: Study, runs: Path) -> None:

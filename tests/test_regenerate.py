@@ -1,0 +1,58 @@
+"""scripts/regenerate.py: which committed results count as current."""
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from amr_lib.experiments.results import profile_definitions
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "regenerate.py"
+
+
+@pytest.fixture
+def regenerate(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("regenerate", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "regenerate", module)    # dataclasses look it up
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(module, "DATA", tmp_path)
+    return module
+
+
+def study(regenerate, name):
+    return next(s for s in regenerate.STUDIES if s.name == name)
+
+
+def commit(regenerate, name, fingerprint, profiles):
+    path = study(regenerate, name).committed_provenance()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"numerics": {"fingerprint": fingerprint},
+                                "profiles": profiles}))
+
+
+def test_a_study_reads_its_own_profile_or_all_of_them(regenerate):
+    every = ["quick", "real-sounds"]
+    assert study(regenerate, "table1_quick").profiles(every) == ["quick"]
+    assert study(regenerate, "beyond_real-sounds").profiles(every) == ["real-sounds"]
+    assert study(regenerate, "transfer").profiles(every) == every
+
+
+def test_another_profiles_change_leaves_a_study_current(regenerate):
+    now = profile_definitions()
+    other = {**now, "real-sounds": "0000000000000000"}
+    commit(regenerate, "table1_quick", "abc", other)
+    commit(regenerate, "table1_real-sounds", "abc", other)
+    commit(regenerate, "transfer", "abc", other)
+    assert regenerate.is_current(study(regenerate, "table1_quick"), "abc")
+    assert not regenerate.is_current(study(regenerate, "table1_real-sounds"), "abc")
+    assert not regenerate.is_current(study(regenerate, "transfer"), "abc")
+
+
+def test_other_numerics_or_no_provenance_is_not_current(regenerate):
+    assert not regenerate.is_current(study(regenerate, "sed"), "abc")
+    commit(regenerate, "sed", "abc", profile_definitions())
+    assert regenerate.is_current(study(regenerate, "sed"), "abc")
+    assert not regenerate.is_current(study(regenerate, "sed"), "def")
