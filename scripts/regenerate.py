@@ -3,9 +3,9 @@
 Each study is the `amr experiment` command its provenance names; its output is copied into
 book/data (with its provenance beside it), and the scoreboard is rebuilt after each one.
 A study whose committed provenance already carries this machine's numerics fingerprint and
-the current definitions of the profiles it reads is skipped, and every study resumes from the cache and
-from its output folder, so a regeneration of several CPU hours spans sessions: run the same
-command again.
+the current definitions of the profiles it reads is skipped, and every study resumes from the
+cache and from its output folder, so a regeneration of several CPU hours spans sessions: run
+the same command again.
 
     python scripts/regenerate.py                    # every study, cheapest first
     python scripts/regenerate.py --only sed table1_quick --runs /work/runs/regen
