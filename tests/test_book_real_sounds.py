@@ -96,3 +96,19 @@ def test_the_landing_sentence_reads_the_verdict():
     said = book.landing_sentence(claim, ROWS)
     assert said.startswith("AM-DETR minus the baseline +100.00 [")
     assert said.endswith("more often, beyond the interval")
+
+
+def test_the_early_stops_sentence_names_untrained_runs_cut_short():
+    import pandas as pd
+
+    def table(untrained, contrastive):
+        return pd.DataFrame(
+            [{"features": "contrastive-untrained", "kept epoch": k} for k in untrained]
+            + [{"features": "contrastive", "kept epoch": k} for k in contrastive])
+
+    said = book.early_stops_sentence(table([33, 5, 14, 59], [46, 32, 67]))
+    assert said.startswith("2 of the 4 runs on the untrained encoder kept an earlier epoch "
+                           "than any run on the contrastive one (epochs 5, 14, against 32)")
+    assert book.early_stops_sentence(table([40], [32])).startswith(
+        "No run on the untrained encoder kept an earlier epoch")
+    assert book.early_stops_sentence(table([], [32])) == ""

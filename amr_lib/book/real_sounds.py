@@ -220,6 +220,30 @@ def stopped_early(table: pd.DataFrame) -> bool:
     return bool((table["kept epoch"] < table["epochs run"]).all())
 
 
+def early_stops_sentence(table: pd.DataFrame, untrained: str = "contrastive-untrained",
+                         trained: str = "contrastive") -> str:
+    """Whether early stopping cut runs on the untrained encoder shorter than any run on
+    the contrastive one (:func:`training_table`'s kept epochs), and what that does to
+    their comparison; empty when the table has no runs of either."""
+    kept = {name: table.loc[table["features"] == name, "kept epoch"].tolist()
+            for name in (untrained, trained)}
+    if not kept[untrained] or not kept[trained]:
+        return ""
+    earliest = min(kept[trained])
+    early = sorted(epoch for epoch in kept[untrained] if epoch < earliest)
+    if not early:
+        return (f"No run on the untrained encoder kept an earlier epoch than the earliest "
+                f"run on the contrastive one (epoch {earliest}).")
+    epochs = ("epochs " if len(early) > 1 else "epoch ") + ", ".join(map(str, early))
+    return (f"{len(early)} of the {len(kept[untrained])} runs on the untrained encoder "
+            f"kept an earlier epoch than any run on the contrastive one ({epochs}, against "
+            f"{earliest}). On features that say little, validation mAP "
+            "can stay flat for a whole patience before it rises, so early stopping may end "
+            "such a run before it learns. That favours the contrastive encoder in their "
+            "comparison: its verdict is about this recipe, not about the best the "
+            "untrained encoder could reach.")
+
+
 def search_sentence(search: Mapping[str, Any]) -> str:
     """Why the committed search chose what it chose, by its own rule: the chosen recipe's
     validation mAP against the best other one at its data size, and what the last doubling
