@@ -89,3 +89,22 @@ def test_failure_cases_are_picked_by_rule():
                           answers[2].pred_relevant_windows)
     assert ax.get_title(loc="left") == "asked: 'sound c'"
     assert {t.get_text() for t in ax.texts} >= {"sound c", "sound d", "1: 0.80"}
+
+
+def test_a_live_point_is_checked_against_its_committed_seed():
+    from amr_lib.numerics import fingerprint
+    from amr_lib.profiles import load_profile, profile_key
+
+    profile = load_profile("quick")
+    provenance = {"numerics": {"fingerprint": fingerprint()},
+                  "profiles": {"quick": profile_key(profile)}}
+    live = {**AWARE["per_seed"][1], "recipe": "aware", "absent_share": 0.25}
+    values = book.point_values(live)
+    assert values["auroc"] == 100.0 and values["lands"] == 95.0
+    check = book.live_point_check([PAPER, AWARE], live, provenance, profile)
+    assert check.comparable and check.passed
+    moved = {**live, "queries": {**live["queries"], "mAP": [0.0] * Q}}
+    with pytest.raises(AssertionError, match="does not repeat"):
+        book.live_point_check([PAPER, AWARE], moved, provenance, profile).require()
+    with pytest.raises(KeyError, match="no aware point of seed 7"):
+        book.live_point_check([PAPER, AWARE], {**live, "seed": 7}, provenance, profile)

@@ -17,6 +17,7 @@ import numpy as np
 from amr_lib.experiments.beyond import auroc_of_pairs, f1_of_counts
 from amr_lib.experiments.controls import landings
 from amr_lib.experiments.evidence import Difference, bootstrap_statistic, paired_bootstrap
+from amr_lib.experiments.results import LiveCheck, live_check
 from amr_lib.presence import reliability_bins
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
     from amr_lib.lighthouse_jsonl import MomentAnnotation, MomentPrediction
+    from amr_lib.profiles import Profile
 
 Row = Mapping[str, Any]
 # the issue's targets, on the real-sounds test split
@@ -85,6 +87,32 @@ def value(row: Row, measure: str) -> float:
     if measure == "sed_f1":
         return float(np.mean([100 * f1_of_counts(p["sed"]["recordings"]) for p in points]))
     raise ValueError(f"unknown measure {measure!r}")
+
+
+def point_values(point: Row) -> dict[str, float]:
+    """One grid point's :data:`MEASURES`, AUROCs x 100 (so a tolerance in points holds
+    every measure to the same precision)."""
+    one = {"per_seed": [point]}
+    return {measure: value(one, measure) * (100 if measure.startswith("auroc") else 1)
+            for measure in MEASURES}
+
+
+def live_point_check(rows: Sequence[Row], point: Row, provenance: Mapping[str, Any],
+                     profile: Profile) -> LiveCheck:
+    """A live :func:`~amr_lib.experiments.beyond.recipe_point` against the committed
+    point of its recipe, absent share and seed (exact under the same numerics and
+    profile definition; see :class:`~amr_lib.experiments.results.LiveCheck`)."""
+    row = next((r for r in rows if r["recipe"] == point["recipe"]
+                and r["absent_share"] == point["absent_share"]), None)
+    committed = None if row is None else next(
+        (p for p in row["per_seed"] if p["seed"] == point["seed"]), None)
+    if committed is None:
+        raise KeyError(f"the committed grid holds no {point['recipe']} point of seed "
+                       f"{point['seed']} (absent share {point['absent_share']})")
+    seed = point["seed"]
+    return live_check(f"{row_name(row)}, seed {seed}", point_values(point),
+                      {"per_seed": [{"seed": seed, **point_values(committed)}]}, provenance,
+                      seed, metrics=tuple(MEASURES), profiles=[profile])
 
 
 def comparison_table(rows: Sequence[Row], measures: Sequence[str] = tuple(MEASURES)
