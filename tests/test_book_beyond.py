@@ -108,3 +108,12 @@ def test_a_live_point_is_checked_against_its_committed_seed():
         book.live_point_check([PAPER, AWARE], moved, provenance, profile).require()
     with pytest.raises(KeyError, match="no aware point of seed 7"):
         book.live_point_check([PAPER, AWARE], {**live, "seed": 7}, provenance, profile)
+
+
+def test_the_refusal_table_averages_the_stored_threshold_shares():
+    rows = [{"recipe": "aware", "absent_share": 0.25, "per_seed": [
+        {"presence": {"any": {"present_kept": kept, "absent_refused": refused},
+                      "hard": {"present_kept": kept, "absent_refused": refused / 2}}}
+        for kept, refused in ((0.9, 0.8), (0.8, 0.6))]}]
+    table = book.refusal_table(rows)
+    assert table.loc["aware (absent 0.25)"].tolist() == [85.0, 70.0, 35.0]

@@ -138,6 +138,22 @@ def comparison_table(rows: Sequence[Row], measures: Sequence[str] = tuple(MEASUR
     return pd.DataFrame(table).T.rename_axis("recipe")
 
 
+def refusal_table(rows: Sequence[Row]) -> pd.DataFrame:
+    """Per recipe, what its stored threshold does to test pairs (mean over seeds,
+    percent): present queries answered "found", absent texts of any class and of the
+    nearest class answered "not found"."""
+    import pandas as pd
+
+    cases = {"present kept (%)": ("any", "present_kept"),
+             "absent refused (%)": ("any", "absent_refused"),
+             "nearest class refused (%)": ("hard", "absent_refused")}
+    return pd.DataFrame({
+        row_name(row): {name: round(100 * float(np.mean(
+            [p["presence"][case][key] for p in row["per_seed"]])), 1)
+            for name, (case, key) in cases.items()}
+        for row in rows}).T.rename_axis("recipe")
+
+
 def targets_table(rows: Sequence[Row], recipe: str = "aware") -> pd.DataFrame:
     """The issue's targets for ``recipe``'s rows: presence AUROC and landings at least
     their bar; R1@0.5 and mAP not below AM-DETR's interval (the difference's interval
