@@ -82,6 +82,15 @@ STUDIES = (
           "beyond_quick"),
     Study("beyond_real-sounds", ("beyond", "--profile", "real-sounds", "--seeds", "3"),
           "beyond.json", "beyond_real-sounds"),
+    # absent-pair training must not collapse present queries at any share: aware at a
+    # range of shares against the published model (one seed on real sounds: 15-min runs)
+    Study("beyond_shares_quick", ("beyond", "--profile", "quick", "--seeds", "3", "--recipes",
+                                  "paper,aware", "--absent-shares", "0.1,0.25,0.5"),
+          "beyond.json", "beyond_shares_quick"),
+    Study("beyond_shares_real-sounds", ("beyond", "--profile", "real-sounds", "--seeds", "1",
+                                        "--recipes", "paper,aware", "--absent-shares",
+                                        "0.1,0.25,0.5"),
+          "beyond.json", "beyond_shares_real-sounds"),
     Study("ablations", ("ablations", "--profile", "quick", "--seeds", "3", "--data-scales",
                         "0.125,0.25,0.5,1,2"), "ablations.json", "ablations_quick.json"),
 )
