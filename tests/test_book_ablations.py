@@ -343,3 +343,24 @@ def test_features_bars_have_spreads_and_seed_counts():
         "contrastive (3 seeds)", "contrastive-untrained (3 seeds)"]
     assert ax.get_ylim() == (0, 100) and readable(ax.figure)
     plt.close(ax.figure)
+
+
+def fidelity_grid(now, before):
+    return [with_queries(point("fidelity", name, mAP=float(np.mean(values))), values)
+            for name, values in (("qd-detr", now), ("before-fidelity", before))]
+
+
+def test_fidelity_table_and_sentence_judge_each_profile_by_the_rule():
+    from amr_lib.book.ablations import fidelity_sentence, fidelity_table
+
+    up = fidelity_grid([60.0, 70.0, 80.0, 90.0] * 10, [50.0, 60.0, 70.0, 80.0] * 10)
+    same = fidelity_grid([0.0, 100.0] * 20, [100.0, 0.0] * 20)
+    grids = {"quick": up, "real-sounds": same}
+    table = fidelity_table(grids, metrics=("mAP",))
+    assert table.loc[("quick", "mAP"), "verdict"] == "agrees"
+    assert table.loc[("quick", "mAP"), "difference"].startswith("+10.00 [+10.00, +10.00]")
+    assert table.loc[("real-sounds", "mAP"), "verdict"] == "unresolved"
+    said = fidelity_sentence(grids)
+    assert said.startswith("on quick, following QD-DETR scores higher, beyond the interval "
+                           "(mAP 75.00 against 65.00")
+    assert "on real-sounds, following QD-DETR scores no different beyond the interval" in said

@@ -448,3 +448,46 @@ def plot_features(rows: Sequence[Row], metrics: Sequence[str] = TABLE_METRICS,
            ylabel="test score (%)", ylim=(0, 100))
     ax.legend(frameon=False, fontsize=8)
     return ax
+
+
+# --- the fidelity study -------------------------------------------------------------------
+
+FIDELITY_NAMES = {"qd-detr": "following QD-DETR", "before-fidelity": "before the changes"}
+
+
+def fidelity_table(grids: Mapping[str, Sequence[Row]], metrics: Sequence[str] = TABLE_METRICS
+                   ) -> pd.DataFrame:
+    """Per profile (``grids``: profile name -> the rows of its fidelity study) and metric:
+    AM-DETR following QD-DETR and before the fidelity changes (mean ± sd over seeds), and
+    their difference with the evidence rule's interval and verdict on "following QD-DETR
+    scores higher"."""
+    lines = []
+    for profile, rows in grids.items():
+        now, before = (point_row(rows, "fidelity", name, "am-detr") for name in FIDELITY_NAMES)
+        for metric in metrics:
+            difference = compare_rows(now, before, metric)
+            lines.append({
+                "profile": profile, "metric": metric, "seeds": now["n_seeds"],
+                **{name: f"{row[metric]:.2f} ± {row[metric + '_std']:.2f}"
+                   for name, row in zip(FIDELITY_NAMES.values(), (now, before), strict=True)},
+                "difference": difference.cell() if difference else "no per-query values",
+                "verdict": difference.verdict() if difference else "unresolved"})
+    return pd.DataFrame(lines).set_index(["profile", "metric"])
+
+
+def fidelity_sentence(grids: Mapping[str, Sequence[Row]], metric: str = "mAP") -> str:
+    """What the fidelity changes did to ``metric`` on each profile, by the evidence rule."""
+    said = []
+    for profile, rows in grids.items():
+        now, before = (point_row(rows, "fidelity", name, "am-detr") for name in FIDELITY_NAMES)
+        difference = compare_rows(now, before, metric)
+        if difference is None:
+            said.append(f"on {profile}, the committed grid holds no per-query values")
+            continue
+        outcome = {"agrees": "higher, beyond the interval",
+                   "contradicts": "lower, beyond the interval",
+                   "unresolved": "no different beyond the interval"}[difference.verdict()]
+        said.append(f"on {profile}, following QD-DETR scores {outcome} "
+                    f"({metric} {now[metric]:.2f} against {before[metric]:.2f}, "
+                    f"difference {difference.cell()})")
+    return "; ".join(said)
