@@ -182,6 +182,39 @@ def test_classes_are_esc50_categories_with_counts_that_add_up(study):
     assert all(0 <= r["R1@0.5"] <= 100 for r in rows)
 
 
+def test_each_trained_model_is_a_point_the_study_resumes_from(study, tiny_experiment_cache):
+    from amr_lib.experiments import transfer
+    from amr_lib.lighthouse_jsonl import read_predictions
+
+    tiny, result, out = study
+    assert sorted(p.name for p in (out / "points").glob("*.json")) == [
+        f"am-detr_{trained}_seed{seed}.json" for trained in (MIX, "quick", "real-sounds")
+        for seed in (0, 1)]
+
+    def untrained(*args, **kwargs):
+        raise AssertionError("a model with a point was trained again")
+
+    with pytest.MonkeyPatch.context() as patch:
+        use_tiny_experiment(patch, tiny_experiment_cache)
+        patch.setattr(transfer, "train_profile", untrained)
+        again = run_transfer(2, "cpu", profiles=tiny, points=out / "points")
+    assert again.rows()["cells"] == result["cells"]     # same sets, same order, same scores
+    key = ("am-detr", MIX, "quick", "captions", 1)
+    written = read_predictions(out / "predictions" / prediction_file(key))
+    assert [p.to_json() for p in again.predictions[key]] == [p.to_json() for p in written]
+    # a point made under another definition is made again
+    stale = out / "points" / "am-detr_quick_seed0.json"
+    made = json.loads(stale.read_text())
+    stale.write_text(json.dumps({**made, "profiles": {**made["profiles"], "quick": "0" * 16}}))
+    with pytest.MonkeyPatch.context() as patch:
+        use_tiny_experiment(patch, tiny_experiment_cache)
+        patch.setattr(transfer, "train_profile", untrained)
+        with pytest.raises(AssertionError, match="trained again"):
+            run_transfer(1, "cpu", profiles=tiny, trained_on=["quick"], mix=False,
+                         points=out / "points")
+    stale.write_text(json.dumps(made))
+
+
 def test_prediction_file_names_round_trip():
     for key in [("am-detr", "real-sounds", "quick", "captions", 0),
                 ("baseline", "quick", "real-sounds", "paraphrases", None),

@@ -134,7 +134,9 @@ def register(commands: argparse._SubParsersAction) -> None:
                     "real-sounds profiles, each scored on both profiles' test splits; "
                     "R1@0.5 per ESC-50 class; the real-sounds test asked in paraphrases. "
                     "Needs AMR_DATA_ROOT. Writes OUT/transfer.json, OUT/provenance.json "
-                    "and every prediction set as OUT/predictions/*.jsonl.")
+                    "and every prediction set as OUT/predictions/*.jsonl; each trained "
+                    "model's predictions are kept in OUT/points/, so a rerun continues "
+                    "where an interrupted one stopped.")
     transfer.add_argument("--seeds", type=int, default=3,
                           help="AM-DETR training seeds (default %(default)s)")
     transfer.add_argument("--trained-on", nargs="+", choices=TRANSFER_PROFILES,
@@ -395,7 +397,8 @@ def _transfer(args: argparse.Namespace) -> int:
     def study() -> dict[str, Any]:
         found = run_transfer(args.seeds, args.device,
                              profiles={name: load_profile(name) for name in PROFILES},
-                             mix=args.mix, trained_on=args.trained_on)
+                             mix=args.mix, trained_on=args.trained_on,
+                             points=Path(args.out) / "points")
         result = found.rows()
         found.write_predictions(Path(args.out) / "predictions")
         write_json(Path(args.out) / TRANSFER, result)

@@ -21,8 +21,9 @@ set as Lighthouse JSONL (:meth:`TransferStudy.write_predictions`), which
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ import numpy as np
 from amr_lib import baseline as sliding
 from amr_lib.config import TRANSFER_PROFILES, resolve_device
 from amr_lib.experiments.paraphrases import paraphrase_annotations
-from amr_lib.experiments.results import METRICS, mean_and_spread
+from amr_lib.experiments.results import METRICS, mean_and_spread, stored_point, write_json
 from amr_lib.experiments.table1 import run_baseline
 from amr_lib.features.extract import FeatureEncoder
 from amr_lib.lighthouse_jsonl import (
@@ -43,7 +44,8 @@ from amr_lib.lighthouse_jsonl import (
 from amr_lib.metrics import evaluate, score_queries
 from amr_lib.model.am_detr import AMDETR
 from amr_lib.model.data import MomentSplit
-from amr_lib.profiles import Profile, load_profile
+from amr_lib.numerics import fingerprint
+from amr_lib.profiles import Profile, load_profile, profile_key
 from amr_lib.runs.chain import (
     PreparedSplit,
     feature_encoder,
@@ -251,9 +253,39 @@ class TransferStudy:
         return {"cells": cells, "classes": class_rows, "lengths": lengths}
 
 
+def trained_predictions(profile: Profile, splits: Sequence[MomentSplit], seed: int,
+                        device: str, progress: bool, mix: Sequence[Profile] = ()
+                        ) -> list[list[MomentPrediction]]:
+    """AM-DETR of ``profile`` (seed ``seed``; trained on ``mix`` too) on each split."""
+    model = train_profile(profile, device, progress=progress, seed=seed, mix=mix).result.model
+    return [detr_predictions(model, split, device) for split in splits]
+
+
+def model_predictions(point: Path | None, made: Mapping[str, Any], keys: Sequence[Key],
+                      predict: Callable[[], list[list[MomentPrediction]]]
+                      ) -> dict[Key, list[MomentPrediction]]:
+    """The prediction sets ``keys`` of one trained model: read from the grid point
+    ``point`` when it was made as ``made`` says and holds every one of them, else
+    ``predict()`` (which trains the model, or takes it from the run cache), written to
+    ``point`` (when given) so an interrupted study resumes without training it again."""
+    names = [prediction_file(key) for key in keys]
+    stored = None if point is None else stored_point(point, made, ("predictions",))
+    if stored is not None and all(name in stored["predictions"] for name in names):
+        return {key: [MomentPrediction.from_json(record)
+                      for record in stored["predictions"][name]]
+                for key, name in zip(keys, names, strict=True)}
+    predicted = dict(zip(keys, predict(), strict=True))
+    if point is not None:
+        write_json(point, {**made, "predictions": {
+            name: [prediction.to_json() for prediction in predicted[key]]
+            for key, name in zip(keys, names, strict=True)}})
+    return predicted
+
+
 def run_transfer(seeds: int = 3, device: str = "auto", progress: bool = False,
                  profiles: Mapping[str, Profile] | None = None, mix: bool = True,
-                 trained_on: Sequence[str] | None = None) -> TransferStudy:
+                 trained_on: Sequence[str] | None = None,
+                 points: str | Path | None = None) -> TransferStudy:
     """The whole study on ``profiles`` (default: :data:`PROFILES` by name; the one called
     ``real-sounds`` must have ESC-50 clips): the baseline and AM-DETR (``seeds`` training
     seeds from the profile's own) of each profile on each profile's test split, and the
@@ -261,7 +293,10 @@ def run_transfer(seeds: int = 3, device: str = "auto", progress: bool = False,
     trained on both profiles' simulated data at once (:data:`MIX`: the real-sounds encoder,
     both corpora and both ranges of event length) on both test splits. ``trained_on``
     keeps only the models of these profiles (default: all; ``mix`` needs real-sounds).
-    Every run and feature store comes from the cache when it exists."""
+    Every run and feature store comes from the cache when it exists; with ``points`` (a
+    folder), each trained model's predictions are also kept there as a grid point
+    (``am-detr_<trained on>_seed<k>.json``, keyed on this machine's numerics and every
+    profile's definition), so the study resumes on a machine without the run cache."""
     profiles = profiles or {name: load_profile(name) for name in PROFILES}
     real = "real-sounds"
     trained_on = list(profiles) if trained_on is None else list(trained_on)
@@ -274,11 +309,17 @@ def run_transfer(seeds: int = 3, device: str = "auto", progress: bool = False,
                          f"mix needs {real!r} in trained_on")
     classes = query_classes(simulated(profiles[real], "test"))
     study = TransferStudy({}, {}, {}, classes, real)
+    made = {"numerics": fingerprint(),
+            "profiles": {name: profile_key(profile) for name, profile in profiles.items()}}
+
+    def point(trained: str, seed: int) -> Path | None:
+        return None if points is None else Path(points) / f"am-detr_{trained}_seed{seed}.json"
+
     for model_name in trained_on:
         model_profile = profiles[model_name]
         params = run_baseline(model_profile).tuning.params
-        runs = {seed: train_profile(model_profile, device, progress=progress, seed=seed)
-                for seed in range(model_profile.seed, model_profile.seed + seeds)}
+        splits: dict[tuple[str, str, str], MomentSplit] = {}
+        found: dict[Key, list[MomentPrediction]] = {}
         for data_name, data_profile in profiles.items():
             test = study.tests[model_name, data_name] = domain_test(model_profile,
                                                                     data_profile)
@@ -289,22 +330,31 @@ def run_transfer(seeds: int = 3, device: str = "auto", progress: bool = False,
                     data_name, wording)
                 split, curves = requeried(test, asked)
                 where = (model_name, data_name, wording)
-                study.predictions[("baseline", *where, None)] = sliding.predict(
+                found[("baseline", *where, None)] = sliding.predict(
                     curves, asked, params, test.prepared.hop_s)
-                for seed, run in runs.items():
-                    study.predictions[("am-detr", *where, seed)] = detr_predictions(
-                        run.result.model, split, device)
+                splits[where] = split
+        seeds_run = range(model_profile.seed, model_profile.seed + seeds)
+        for seed in seeds_run:
+            found.update(model_predictions(
+                point(model_name, seed), made, [("am-detr", *where, seed) for where in splits],
+                partial(trained_predictions, model_profile, list(splits.values()), seed,
+                        device, progress)))
+        for where in splits:          # each test's baseline, then its seeds
+            for key in [("baseline", *where, None)] + [("am-detr", *where, seed)
+                                                       for seed in seeds_run]:
+                study.predictions[key] = found[key]
     if mix:
         others = [profile for name, profile in profiles.items() if name != real]
         start = profiles[real].seed
+        for data_name in profiles:
+            study.asked[MIX, data_name, "captions"] = study.tests[real, data_name].annotations
+        tests = [study.tests[real, name].prepared.tensors() for name in profiles]
         for seed in range(start, start + seeds):
-            run = train_profile(profiles[real], device, progress=progress, seed=seed,
-                                mix=others)
-            for data_name in profiles:
-                test = study.tests[real, data_name]
-                study.asked[MIX, data_name, "captions"] = test.annotations
-                study.predictions[("am-detr", MIX, data_name, "captions", seed)] = (
-                    detr_predictions(run.result.model, test.prepared.tensors(), device))
+            study.predictions.update(model_predictions(
+                point(MIX, seed), made,
+                [("am-detr", MIX, name, "captions", seed) for name in profiles],
+                partial(trained_predictions, profiles[real], tests, seed, device, progress,
+                        others)))
     return study
 
 
