@@ -112,3 +112,11 @@ def test_the_early_stops_sentence_names_untrained_runs_cut_short():
     assert book.early_stops_sentence(table([40], [32])).startswith(
         "No run on the untrained encoder kept an earlier epoch")
     assert book.early_stops_sentence(table([], [32])) == ""
+
+
+def test_the_claim_sentence_reads_the_difference_and_the_verdict():
+    claim = book.BookClaim("lands", ("am-detr", "contrastive"), ("baseline", "contrastive"),
+                           "lands_on_queried", several=True)
+    said = book.claim_sentence(claim, ROWS)
+    assert said.startswith("+100.00 [")
+    assert said.endswith("points of lands_on_queried on several-event queries (agrees)")

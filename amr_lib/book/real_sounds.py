@@ -126,6 +126,14 @@ def judge(claim: BookClaim, rows: Sequence[Row]) -> tuple[Difference, str]:
     return difference, difference.verdict()
 
 
+def claim_sentence(claim: BookClaim, rows: Sequence[Row]) -> str:
+    """``claim``'s difference, its metric and queries, and the rule's verdict in words."""
+    difference, verdict = judge(claim, rows)
+    queries = "several-event queries" if claim.several else "all test queries"
+    metric = "average mAP" if claim.metric == "mAP" else claim.metric
+    return f"{interval_text(difference)} points of {metric} on {queries} ({verdict})"
+
+
 def verdict_table(claims: Sequence[BookClaim], rows: Sequence[Row]) -> pd.DataFrame:
     """One line per claim: the queries it is judged on, the metric, ``A - B [95 % CI]``
     and the verdict."""
