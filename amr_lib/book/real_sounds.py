@@ -178,7 +178,8 @@ def plot_gain_split(splits: Sequence[GainSplit], ax: Axes | None = None) -> Axes
     ax.set_yticks(range(len(splits)),
                   [f"{s.profile}, {s.subset} ({s.queries})" for s in splits])
     ax.set_xlabel(f"average {splits[0].metric} (%)")
-    ax.legend(loc="lower right", fontsize=8)
+    # outside the axes: inside, it would cover the end of a bar
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     ax.grid(axis="x", alpha=0.3)
     return ax
 
