@@ -36,6 +36,9 @@ class Study:
     arguments: tuple[str, ...]      # after `amr experiment`, without --out
     result: str                     # the file the study writes in its output folder
     target: str                     # where it goes in book/data (a file or a folder)
+    folder: str = ""                # its output folder under --runs (default: its name);
+    # a study that shares another's folder reuses its points (its result is copied to
+    # book/data as soon as it is written, before the other study could overwrite it)
 
     def profiles(self, every: list[str]) -> list[str]:
         """The profiles whose definitions the study's numbers depend on: its --profile,
@@ -86,11 +89,11 @@ STUDIES = (
     # range of shares against the published model (one seed on real sounds: 15-min runs)
     Study("beyond_shares_quick", ("beyond", "--profile", "quick", "--seeds", "3", "--recipes",
                                   "paper,aware", "--absent-shares", "0.1,0.25,0.5"),
-          "beyond.json", "beyond_shares_quick"),
+          "beyond.json", "beyond_shares_quick", folder="beyond_quick"),
     Study("beyond_shares_real-sounds", ("beyond", "--profile", "real-sounds", "--seeds", "1",
                                         "--recipes", "paper,aware", "--absent-shares",
                                         "0.1,0.25,0.5"),
-          "beyond.json", "beyond_shares_real-sounds"),
+          "beyond.json", "beyond_shares_real-sounds", folder="beyond_real-sounds"),
     Study("ablations", ("ablations", "--profile", "quick", "--seeds", "3", "--data-scales",
                         "0.125,0.25,0.5,1,2"), "ablations.json", "ablations_quick.json"),
 )
@@ -105,16 +108,17 @@ def fingerprint() -> str:
 def is_current(study: Study, here: str) -> bool:
     """Made under this machine's numerics and the definitions the code gives now of the
     profiles the study reads (a change of another profile leaves it current)."""
-    from amr_lib.experiments.results import profile_definitions
+    from amr_lib.config import TRANSFER_PROFILES
+    from amr_lib.profiles import load_profile, profile_key
 
     path = study.committed_provenance()
     if not path.is_file():
         return False
     made = json.loads(path.read_text(encoding="utf-8"))
-    now = profile_definitions()
     recorded = made.get("profiles") or {}
     return ((made.get("numerics") or {}).get("fingerprint") == here
-            and all(recorded.get(name) == now[name] for name in study.profiles(list(now))))
+            and all(recorded.get(name) == profile_key(load_profile(name))
+                    for name in study.profiles(list(TRANSFER_PROFILES))))
 
 
 def run(study: Study, runs: Path) -> None:
@@ -122,7 +126,7 @@ def run(study: Study, runs: Path) -> None:
     # the provenance a page prints holds no machine path
     if runs.resolve().is_relative_to(ROOT):
         runs = runs.resolve().relative_to(ROOT)
-    out = runs / study.name
+    out = runs / (study.folder or study.name)
     # "{runs}" in an argument names another study's output folder in this regeneration
     arguments = [argument.replace("{runs}", str(runs)) for argument in study.arguments]
     command = [str(Path(sys.executable).with_name("amr")), "experiment", *arguments,

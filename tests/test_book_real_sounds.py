@@ -119,4 +119,5 @@ def test_the_claim_sentence_reads_the_difference_and_the_verdict():
                            "lands_on_queried", several=True)
     said = book.claim_sentence(claim, ROWS)
     assert said.startswith("+100.00 [")
-    assert said.endswith("points of lands_on_queried on several-event queries (agrees)")
+    assert said.endswith("points of the share landing on the queried event on several-event "
+                         "queries (agrees)")

@@ -56,3 +56,9 @@ def test_other_numerics_or_no_provenance_is_not_current(regenerate):
     commit(regenerate, "sed", "abc", profile_definitions())
     assert regenerate.is_current(study(regenerate, "sed"), "abc")
     assert not regenerate.is_current(study(regenerate, "sed"), "def")
+
+
+def test_a_share_study_writes_into_its_grid_folder_and_keeps_its_own_result(regenerate):
+    shares = study(regenerate, "beyond_shares_quick")
+    assert shares.folder == study(regenerate, "beyond_quick").name
+    assert shares.committed_provenance().parent.name == "beyond_shares_quick"

@@ -202,17 +202,24 @@ def test_each_trained_model_is_a_point_the_study_resumes_from(study, tiny_experi
     key = ("am-detr", MIX, "quick", "captions", 1)
     written = read_predictions(out / "predictions" / prediction_file(key))
     assert [p.to_json() for p in again.predictions[key]] == [p.to_json() for p in written]
-    # a point made under another definition is made again
+    # a point made under another definition, or answering other queries, is made again
     stale = out / "points" / "am-detr_quick_seed0.json"
     made = json.loads(stale.read_text())
-    stale.write_text(json.dumps({**made, "profiles": {**made["profiles"], "quick": "0" * 16}}))
-    with pytest.MonkeyPatch.context() as patch:
-        use_tiny_experiment(patch, tiny_experiment_cache)
-        patch.setattr(transfer, "train_profile", untrained)
-        with pytest.raises(AssertionError, match="trained again"):
-            run_transfer(1, "cpu", profiles=tiny, trained_on=["quick"], mix=False,
-                         points=out / "points")
-    stale.write_text(json.dumps(made))
+    name = prediction_file(("am-detr", "quick", "quick", "captions", 0))
+    other_query = [{**made["predictions"][name][0], "query": "another sound"},
+                   *made["predictions"][name][1:]]
+    try:
+        for changed in ({**made, "profiles": {**made["profiles"], "quick": "0" * 16}},
+                        {**made, "predictions": {**made["predictions"], name: other_query}}):
+            stale.write_text(json.dumps(changed))
+            with pytest.MonkeyPatch.context() as patch:
+                use_tiny_experiment(patch, tiny_experiment_cache)
+                patch.setattr(transfer, "train_profile", untrained)
+                with pytest.raises(AssertionError, match="trained again"):
+                    run_transfer(1, "cpu", profiles=tiny, trained_on=["quick"], mix=False,
+                                 points=out / "points")
+    finally:
+        stale.write_text(json.dumps(made))
 
 
 def test_prediction_file_names_round_trip():

@@ -21,7 +21,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from amr_lib.book.pages import Committed, committed, spread_cells
+from amr_lib.book.pages import Committed, committed, spread_cell, spread_cells
 from amr_lib.experiments.ablations import study_rows
 from amr_lib.experiments.evidence import compare_rows
 from amr_lib.lighthouse_jsonl import MomentAnnotation
@@ -455,6 +455,12 @@ def plot_features(rows: Sequence[Row], metrics: Sequence[str] = TABLE_METRICS,
 FIDELITY_NAMES = {"qd-detr": "following QD-DETR", "before-fidelity": "before the changes"}
 
 
+def fidelity_points(rows: Sequence[Row]) -> tuple[Row, Row]:
+    """The fidelity study's two AM-DETR points: following QD-DETR, and before the changes."""
+    now, before = (point_row(rows, "fidelity", name, "am-detr") for name in FIDELITY_NAMES)
+    return now, before
+
+
 def fidelity_table(grids: Mapping[str, Sequence[Row]], metrics: Sequence[str] = TABLE_METRICS
                    ) -> pd.DataFrame:
     """Per profile (``grids``: profile name -> the rows of its fidelity study) and metric:
@@ -463,12 +469,12 @@ def fidelity_table(grids: Mapping[str, Sequence[Row]], metrics: Sequence[str] = 
     scores higher"."""
     lines = []
     for profile, rows in grids.items():
-        now, before = (point_row(rows, "fidelity", name, "am-detr") for name in FIDELITY_NAMES)
+        now, before = fidelity_points(rows)
         for metric in metrics:
             difference = compare_rows(now, before, metric)
             lines.append({
                 "profile": profile, "metric": metric, "seeds": now["n_seeds"],
-                **{name: f"{row[metric]:.2f} ± {row[metric + '_std']:.2f}"
+                **{name: spread_cell(row, metric)
                    for name, row in zip(FIDELITY_NAMES.values(), (now, before), strict=True)},
                 "difference": difference.cell() if difference else "no per-query values",
                 "verdict": difference.verdict() if difference else "unresolved"})
@@ -479,7 +485,7 @@ def fidelity_sentence(grids: Mapping[str, Sequence[Row]], metric: str = "mAP") -
     """What the fidelity changes did to ``metric`` on each profile, by the evidence rule."""
     said = []
     for profile, rows in grids.items():
-        now, before = (point_row(rows, "fidelity", name, "am-detr") for name in FIDELITY_NAMES)
+        now, before = fidelity_points(rows)
         difference = compare_rows(now, before, metric)
         if difference is None:
             said.append(f"on {profile}, the committed grid holds no per-query values")

@@ -101,7 +101,9 @@ def live_point_check(rows: Sequence[Row], point: Row, provenance: Mapping[str, A
                      profile: Profile) -> LiveCheck:
     """A live :func:`~amr_lib.experiments.beyond.recipe_point` against the committed
     point of its recipe, absent share and seed (exact under the same numerics and
-    profile definition; see :class:`~amr_lib.experiments.results.LiveCheck`)."""
+    profile definition; see :class:`~amr_lib.experiments.results.LiveCheck`). The live
+    point must be made in a fresh output folder: one that holds the committed point
+    would return it unchanged."""
     row = next((r for r in rows if r["recipe"] == point["recipe"]
                 and r["absent_share"] == point["absent_share"]), None)
     committed = None if row is None else next(

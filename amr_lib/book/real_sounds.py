@@ -130,7 +130,8 @@ def claim_sentence(claim: BookClaim, rows: Sequence[Row]) -> str:
     """``claim``'s difference, its metric and queries, and the rule's verdict in words."""
     difference, verdict = judge(claim, rows)
     queries = "several-event queries" if claim.several else "all test queries"
-    metric = "average mAP" if claim.metric == "mAP" else claim.metric
+    metric = {"mAP": "average mAP", LANDS: "the share landing on the queried event"}.get(
+        claim.metric, claim.metric)
     return f"{interval_text(difference)} points of {metric} on {queries} ({verdict})"
 
 
@@ -231,9 +232,9 @@ def stopped_early(table: pd.DataFrame) -> bool:
 
 def early_stops_sentence(table: pd.DataFrame, untrained: str = "contrastive-untrained",
                          trained: str = "contrastive") -> str:
-    """Whether early stopping cut runs on the untrained encoder shorter than any run on
-    the contrastive one (:func:`training_table`'s kept epochs), and what that does to
-    their comparison; empty when the table has no runs of either."""
+    """Which runs on the untrained encoder kept an earlier best epoch than any run on the
+    contrastive one (:func:`training_table`'s kept epochs), and what early stopping may
+    do to their comparison; empty when the table has no runs of either."""
     kept = {name: table.loc[table["features"] == name, "kept epoch"].tolist()
             for name in (untrained, trained)}
     if not kept[untrained] or not kept[trained]:

@@ -261,19 +261,30 @@ def trained_predictions(profile: Profile, splits: Sequence[MomentSplit], seed: i
     return [detr_predictions(model, split, device) for split in splits]
 
 
+def answers(predictions: Sequence[MomentPrediction] | Sequence[MomentAnnotation]
+            ) -> list[tuple[str, str, str]]:
+    """``(qid, query, vid)`` of each prediction or annotation: the question it answers."""
+    return [(str(p.qid), p.query, p.vid) for p in predictions]
+
+
 def model_predictions(point: Path | None, made: Mapping[str, Any], keys: Sequence[Key],
+                      asked: Sequence[Sequence[MomentAnnotation]],
                       predict: Callable[[], list[list[MomentPrediction]]]
                       ) -> dict[Key, list[MomentPrediction]]:
-    """The prediction sets ``keys`` of one trained model: read from the grid point
-    ``point`` when it was made as ``made`` says and holds every one of them, else
-    ``predict()`` (which trains the model, or takes it from the run cache), written to
-    ``point`` (when given) so an interrupted study resumes without training it again."""
+    """The prediction sets ``keys`` of one trained model, the ``i``-th answering the
+    queries ``asked[i]``: read from the grid point ``point`` when it was made as ``made``
+    says and holds every set, answering exactly those queries; else ``predict()`` (which
+    trains the model, or takes it from the run cache), written to ``point`` (when given)
+    so an interrupted study resumes without training it again."""
     names = [prediction_file(key) for key in keys]
     stored = None if point is None else stored_point(point, made, ("predictions",))
     if stored is not None and all(name in stored["predictions"] for name in names):
-        return {key: [MomentPrediction.from_json(record)
-                      for record in stored["predictions"][name]]
-                for key, name in zip(keys, names, strict=True)}
+        found = {key: [MomentPrediction.from_json(record)
+                       for record in stored["predictions"][name]]
+                 for key, name in zip(keys, names, strict=True)}
+        if all(answers(found[key]) == answers(questions)
+               for key, questions in zip(keys, asked, strict=True)):
+            return found
     predicted = dict(zip(keys, predict(), strict=True))
     if point is not None:
         write_json(point, {**made, "predictions": {
@@ -309,8 +320,9 @@ def run_transfer(seeds: int = 3, device: str = "auto", progress: bool = False,
                          f"mix needs {real!r} in trained_on")
     classes = query_classes(simulated(profiles[real], "test"))
     study = TransferStudy({}, {}, {}, classes, real)
-    made = {"numerics": fingerprint(),
-            "profiles": {name: profile_key(profile) for name, profile in profiles.items()}}
+    made = {} if points is None else {
+        "numerics": fingerprint(),
+        "profiles": {name: profile_key(profile) for name, profile in profiles.items()}}
 
     def point(trained: str, seed: int) -> Path | None:
         return None if points is None else Path(points) / f"am-detr_{trained}_seed{seed}.json"
@@ -337,6 +349,7 @@ def run_transfer(seeds: int = 3, device: str = "auto", progress: bool = False,
         for seed in seeds_run:
             found.update(model_predictions(
                 point(model_name, seed), made, [("am-detr", *where, seed) for where in splits],
+                [study.asked[where] for where in splits],
                 partial(trained_predictions, model_profile, list(splits.values()), seed,
                         device, progress)))
         for where in splits:          # each test's baseline, then its seeds
@@ -353,6 +366,7 @@ def run_transfer(seeds: int = 3, device: str = "auto", progress: bool = False,
             study.predictions.update(model_predictions(
                 point(MIX, seed), made,
                 [("am-detr", MIX, name, "captions", seed) for name in profiles],
+                [study.asked[MIX, name, "captions"] for name in profiles],
                 partial(trained_predictions, profiles[real], tests, seed, device, progress,
                         others)))
     return study
