@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from conftest import TINY_EXPERIMENT, use_tiny_experiment
 
 import amr_lib.experiments.recipe_search as search
-from amr_lib.profiles import profile_key
+from amr_lib.profiles import Profile, RetrievalSetup, profile_key
 
 
 def fake_points(scores: dict[tuple[str, float, float], float], monkeypatch) -> list:
@@ -86,3 +87,22 @@ def test_a_real_search_writes_its_points_resumes_from_them_and_never_scores_test
     again = search.search_point(search.candidate(changed, "quick", 3e-4), tmp_path,
                                 device="cpu")
     assert again["profile"] == profile_key(search.candidate(changed, "quick", 3e-4))
+
+DATA = Path(__file__).resolve().parents[1] / "book" / "data"
+
+
+def test_the_real_sounds_recipe_is_the_one_its_committed_search_chose():
+    committed = json.loads((DATA / "recipe_search_real-sounds.json").read_text())
+    base = replace(Profile.real_sounds(), retrieval=RetrievalSetup.quick())
+    assert search.chosen_recipe(committed, base) == Profile.real_sounds()
+    # the search changed nothing but the recipe: each run is the base profile (today's
+    # real-sounds corpora and simulation, quick's schedule) with its candidate's recipe
+    for point in committed["points"]:
+        candidate = search.candidate(base, point["preset"], point["lr"],
+                                     point["train_scale"])
+        assert point["profile"] == profile_key(candidate)
+    chosen = next(point for point in committed["points"]
+                  if all(point[k] == v for k, v in committed["chosen"].items()))
+    training = chosen["training"]
+    assert training["best_epoch"] < len(training["curve"])     # stopped on its patience
+    assert len(training["curve"]) < training["epoch_cap"]

@@ -53,24 +53,22 @@ class Committed:
         return made_by(self.provenance)
 
     def defined_as_now(self, profile: str) -> tuple[bool, str]:
-        """``(False, why)`` when the result was recorded as made under another definition
-        of ``profile`` than the code gives now (:func:`amr_lib.profiles.profile_key`: its
-        corpora, simulation and recipe): ``why`` says the live part that would recompute
-        it beside the committed files is skipped, and how to regenerate them. ``(True,
-        "")`` otherwise, also for a result from before definitions were recorded (its live
-        checks then say they cannot compare)."""
+        """``(True, "")`` when the result was made under ``profile``'s definition as the
+        code gives it now (:func:`amr_lib.profiles.profile_key`: its corpora, simulation
+        and recipe), else ``(False, why)``: a sentence saying the live part that would
+        recompute it beside the committed files is skipped, and how to regenerate them."""
         from amr_lib.profiles import load_profile, profile_key
 
         made = (self.provenance.get("profiles") or {}).get(profile)
         now = profile_key(load_profile(profile))
-        if made is None or made == now:
+        if made == now:
             return True, ""
         return False, textwrap.fill(
             f"Live parts on {profile} skipped: {self.path.parent.name}/{self.path.name} "
-            f"was made under definition {made} of the {profile} profile and this code "
-            f"defines it as {now} (its simulation or recipe changed), so a live run would "
-            "not ask the same queries. The committed numbers are shown; "
-            "scripts/regenerate.py remakes them.", COMMAND_WIDTH)
+            f"was made under {'definition ' + made if made else 'an older definition'} of "
+            f"the {profile} profile and this code defines it as {now} (its simulation or "
+            "recipe changed), so a live run would not ask the same queries. The committed "
+            "numbers are shown; scripts/regenerate.py remakes them.", COMMAND_WIDTH)
 
 
 def committed(name: str, folder: str | Path | None = None) -> Committed | None:
