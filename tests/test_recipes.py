@@ -31,19 +31,12 @@ def test_the_paper_recipe_changes_nothing_and_the_others_are_keyed_on_their_swit
     assert paper.model(AMDETRConfig()) == AMDETRConfig()
     assert paper.loss(LossConfig()) == LossConfig() and paper.training() == {}
     # the JSON that run keys hash holds no beyond-the-paper field for the paper's configs
-    assert not {"presence", "presence_frames", "other_events",
-                "absent_moments"} & set(LossConfig().to_json())
+    assert not {"presence", "other_events", "absent_moments"} & set(LossConfig().to_json())
     training = TrainingConfig().to_json()
     assert not {"absent_by_class", "hard_share", "absent_added"} & set(training)
-    assert not {"presence_head", "presence_from"} & set(AMDETRConfig().to_json())
+    assert "presence_head" not in AMDETRConfig().to_json()
     aware = recipe("aware")
     assert aware.model(AMDETRConfig()).presence_head and aware.needs_classes
-    assert aware.model(AMDETRConfig()).presence_from == "frames"
-    assert aware.to_json()["loss"]["presence_frames"] == 1.0
-    assert AMDETRConfig.from_json(aware.model(AMDETRConfig()).to_json()) == aware.model(
-        AMDETRConfig())
-    with pytest.raises(ValueError, match="presence_from must be one of global, frames"):
-        AMDETRConfig(presence_from="token")
     assert aware.loss(LossConfig()).to_json()["absent_moments"] == "ignore"
     config = replace(TrainingConfig(), loss=aware.loss(LossConfig()), **aware.training(0.5))
     assert TrainingConfig.from_json(json.loads(json.dumps(config.to_json()))) == config
@@ -93,37 +86,6 @@ def test_the_presence_head_is_built_last_and_says_whether_the_sound_is_there():
     with pytest.raises(ValueError, match="presence head"):
         SetCriterion(LossConfig(presence=1.0))(tiny(False)(**batch.model_inputs(False)),
                                               batch.targets)
-
-
-def test_a_frame_presence_head_max_pools_real_frames_and_learns_each_frame():
-    moments = class_split()
-    # a padded recording: only its first 5 frames are real
-    batch = moments.batch(torch.arange(4), torch.tensor([0, 1, 7, 3]))
-    mask = batch.targets.audio_mask.clone()
-    mask[0, 5:] = False
-    inputs = batch.model_inputs(negatives=False) | {"audio_mask": mask}
-    torch.manual_seed(0)
-    config = AMDETRConfig(audio_dim=4, text_dim=8, hidden_dim=16, heads=2, ffn_dim=16,
-                          num_queries=3, presence_head=True, presence_from="frames")
-    model = AMDETR(config).eval()
-    out = model(**inputs)
-    frames = out["presence_frame_logits"]
-    assert frames.shape == mask.shape
-    # the recording's logit is its best real frame, never a padded one
-    for b in range(4):
-        assert out["presence_logits"][b] == frames[b][mask[b]].max()
-    # the frame loss: 1 inside the query's moments, 0 elsewhere and on the absent pair
-    targets = replace(batch.targets, audio_mask=mask)
-    assert targets.saliency[2].sum() == 0 and targets.saliency[0].sum() > 0
-    losses = SetCriterion(LossConfig(presence=1.0, presence_frames=1.0))(out, targets)
-    by_hand = torch.nn.functional.binary_cross_entropy_with_logits(
-        frames[mask], targets.saliency[mask].float())
-    torch.testing.assert_close(losses["loss_presence_frames"], by_hand)
-    assert SetCriterion(LossConfig(presence_frames=2.0)).config.weight(
-        "loss_presence_frames") == 2.0
-    with pytest.raises(ValueError, match="presence head that reads frames"):
-        SetCriterion(LossConfig(presence=1.0, presence_frames=1.0))(
-            tiny(True)(**inputs), targets)
 
 
 def test_ignored_absent_pairs_leave_the_moment_and_saliency_losses_alone():

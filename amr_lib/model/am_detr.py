@@ -44,8 +44,6 @@ ARCHITECTURE_VERSION = 2        # bump when the same config builds a different n
 # the fidelity switches of AMDETRConfig, QD-DETR's value first
 FIDELITY_SWITCHES = {"activation": ("prelu", "relu"), "refinement": ("own-head", "shared-head"),
                      "init": ("qd-detr", "earlier")}
-PRESENCE_FROM = ("global", "frames")     # where a presence head reads (the default first)
-MASKED_LOGIT = -1e4                      # a padded frame's presence logit: never the max
 
 
 @dataclass(frozen=True)
@@ -71,11 +69,9 @@ class AMDETRConfig:
     refinement: str = "own-head"    # anchors moved by: own-head (QD-DETR) | shared-head
     init: str = "qd-detr"           # qd-detr | earlier (Xavier on fewer blocks, torch's
                                     # default attention init)
-    # beyond the paper: a presence logit ("is the sound there at all?"), built after every
-    # other module so their initial weights stay; read from the encoder's global token
-    # ("global") or, per frame, from each frame's memory and max-pooled ("frames")
+    # beyond the paper: a presence logit from the encoder's global token ("is the sound
+    # there at all?"), built after every other module so their initial weights stay
     presence_head: bool = False
-    presence_from: str = "global"
 
     def __post_init__(self) -> None:
         sizes = [getattr(self, f.name) for f in fields(self) if f.type == "int"]
@@ -91,9 +87,6 @@ class AMDETRConfig:
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {', '.join(allowed)}, got "
                                  f"{getattr(self, name)!r}")
-        if self.presence_from not in PRESENCE_FROM:
-            raise ValueError(f"presence_from must be one of {', '.join(PRESENCE_FROM)}, "
-                             f"got {self.presence_from!r}")
 
     @classmethod
     def paper(cls, audio_dim: int = 768, text_dim: int = 768) -> AMDETRConfig:
@@ -131,8 +124,6 @@ class AMDETRConfig:
                 del values[name]
         if not self.presence_head:
             del values["presence_head"]
-        if self.presence_from == PRESENCE_FROM[0]:
-            del values["presence_from"]
         return values
 
     @classmethod
@@ -219,8 +210,7 @@ class AMDETR(nn.Module):
           ``saliency_scores (B, T)``: per-frame relevance (padding frames hold junk);
           ``saliency_scores_neg (B, T)``: the same for the negative pairs, if asked for;
           ``presence_logits (B,)``: with a presence head, the logit that the query's sound
-          is in the recording at all (with ``presence_from="frames"``, the largest of
-          ``presence_frame_logits (B, T)``, each frame's logit that the sound is there);
+          is in the recording at all;
           ``aux_outputs``: list of ``{"pred_logits", "pred_spans"}`` of earlier decoder layers.
         """
         batch = audio.shape[0]
@@ -232,12 +222,7 @@ class AMDETR(nn.Module):
         memory, saliency, global_state = self.encode(frames, audio_mask, text, token_mask)
         out = self.decode(memory[:batch], audio_mask[:batch])
         out["saliency_scores"] = saliency[:batch]
-        if self.config.presence_head and self.config.presence_from == "frames":
-            frame_logits = self.presence(memory[:batch]).squeeze(-1)            # (B, T)
-            out["presence_frame_logits"] = frame_logits
-            out["presence_logits"] = frame_logits.masked_fill(
-                ~audio_mask[:batch], MASKED_LOGIT).amax(-1)
-        elif self.config.presence_head:
+        if self.config.presence_head:
             out["presence_logits"] = self.presence(global_state[:batch]).squeeze(-1)
         if negative_pairs:
             out["saliency_scores_neg"] = saliency[batch:]

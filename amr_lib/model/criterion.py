@@ -18,9 +18,6 @@ Beyond the paper (all off by default, so the paper's losses and numbers are unch
 
 - ``loss_presence`` (``presence`` > 0): binary cross-entropy of the model's presence logit
   against whether the text's sound is in the recording;
-- ``loss_presence_frames`` (``presence_frames`` > 0): the same per frame, for a model whose
-  presence head reads frames: 1 inside the query's moments, 0 on every other frame and on
-  every frame of an absent pair (a frame-level detector of the words' sound);
 - ``loss_other`` (``other_events`` > 0): the margin hinge between the queried event's
   frames and the frames of the recording's *other* events, so a query must win over the
   sounds that are also there; and an unmatched prediction lying more on another event than
@@ -51,8 +48,7 @@ BACKGROUND = 1 - FOREGROUND
 MASKED_SCORE = -1e3        # stands in for a padded frame's score in the softmax
 ABSENT_MOMENTS = ("background", "ignore")
 # the beyond-the-paper options of LossConfig and their defaults (the paper's losses)
-BEYOND = {"presence": 0.0, "presence_frames": 0.0, "other_events": 0.0,
-          "absent_moments": "background"}
+BEYOND = {"presence": 0.0, "other_events": 0.0, "absent_moments": "background"}
 
 
 @dataclass(frozen=True)
@@ -69,7 +65,6 @@ class LossConfig:
     contrastive_temperature: float = 0.5
     matcher: MatcherConfig = field(default_factory=MatcherConfig)
     presence: float = 0.0               # beyond the paper: see the module docstring
-    presence_frames: float = 0.0
     other_events: float = 0.0
     absent_moments: str = "background"  # background | ignore
 
@@ -77,7 +72,7 @@ class LossConfig:
         if self.absent_moments not in ABSENT_MOMENTS:
             raise ValueError(f"absent_moments must be one of {', '.join(ABSENT_MOMENTS)}, "
                              f"got {self.absent_moments!r}")
-        if min(self.presence, self.presence_frames, self.other_events) < 0:
+        if self.presence < 0 or self.other_events < 0:
             raise ValueError("loss weights must be at least 0")
 
     @property
@@ -100,7 +95,6 @@ class LossConfig:
         base = name.removeprefix("loss_").rstrip("0123456789").rstrip("_")
         return {"span": self.span_l1, "giou": self.span_giou, "label": self.label,
                 "saliency": self.saliency, "presence": self.presence,
-                "presence_frames": self.presence_frames,
                 "other": self.other_events}[base]
 
 
@@ -123,16 +117,6 @@ class SetCriterion(nn.Module):
                 raise ValueError("the presence loss needs a model with a presence head")
             losses["loss_presence"] = F.binary_cross_entropy_with_logits(
                 outputs["presence_logits"].float(), targets.present.float())
-        if config.presence_frames:
-            if "presence_frame_logits" not in outputs:
-                raise ValueError("the frame presence loss needs a presence head that reads "
-                                 "frames (AMDETRConfig.presence_from='frames')")
-            mask = targets.audio_mask.bool()
-            # an absent pair's saliency targets are all 0: none of its frames holds the sound
-            per_frame = F.binary_cross_entropy_with_logits(
-                outputs["presence_frame_logits"].float(), targets.saliency.float(),
-                reduction="none")
-            losses["loss_presence_frames"] = per_frame[mask].mean()
         if config.absent_moments == "ignore" and targets.present is not None:
             if not targets.present.any():        # nothing left for the moment losses
                 zero = outputs["pred_spans"].sum() * 0.0

@@ -6,13 +6,9 @@ and on training (:class:`~amr_lib.train.TrainingConfig` and its
 published model trains, and is keyed, exactly as before recipes existed.
 
 - ``paper``: AM-DETR as published (QD-DETR's losses, present pairs only);
-- ``presence``: a presence head trained on absent pairs added to each batch, texts of
-  other recordings: a logit per frame from the encoder's memory (frame-level BCE: 1 inside
-  the query's moments, 0 elsewhere and on every frame of an absent pair), max-pooled into
-  the recording's presence logit (BCE against present/absent); the moment and saliency
-  losses ignore absent pairs. Pooling frames rather than reading the global token follows
-  the evidence: the highest frame saliency told present from absent better than any
-  score the model was trained to give (issue 26), and a frame detector is what SED uses;
+- ``presence``: a presence head (a logit from the encoder's global token, BCE) trained on
+  absent pairs added to each batch, texts of other recordings; the moment and saliency
+  losses ignore those pairs;
 - ``class-aware``: absent pairs drawn by class (never a sound the recording holds, a share
   from the nearest class), added to each batch with every prediction background, so the
   top moment's score learns to mean "present"; rolled negatives are checked by class;
@@ -36,7 +32,6 @@ if TYPE_CHECKING:       # imported where used: the CLI lists recipes without loa
 
 ABSENT_SHARE = 0.25
 HARD_SHARE = 0.5          # of the absent texts by class: from the nearest class
-PRESENCE_FROM = "frames"  # where the recipes' presence heads read (AMDETRConfig)
 
 
 @dataclass(frozen=True)
@@ -54,13 +49,10 @@ class Recipe:
         return self.absent == "class" or self.other_events
 
     def model(self, config: AMDETRConfig) -> AMDETRConfig:
-        if not self.presence_head:
-            return config
-        return replace(config, presence_head=True, presence_from=PRESENCE_FROM)
+        return replace(config, presence_head=self.presence_head)
 
     def loss(self, config: LossConfig) -> LossConfig:
         return replace(config, presence=1.0 if self.presence_head else 0.0,
-                       presence_frames=1.0 if self.presence_head else 0.0,
                        other_events=1.0 if self.other_events else 0.0,
                        absent_moments="ignore" if self.presence_head else "background")
 
@@ -74,14 +66,11 @@ class Recipe:
 
     def to_json(self, absent_share: float = ABSENT_SHARE) -> dict[str, Any]:
         """The recipe and what its switches set: what a grid point is keyed on."""
-        from amr_lib.model.criterion import BEYOND, LossConfig
+        from amr_lib.model.criterion import LossConfig
 
-        model = {"presence_head": self.presence_head}
-        if self.presence_head:
-            model["presence_from"] = PRESENCE_FROM
-        return {"name": self.name, "model": model,
+        return {"name": self.name, "model": {"presence_head": self.presence_head},
                 "loss": {k: v for k, v in self.loss(LossConfig()).to_json().items()
-                         if k in BEYOND},
+                         if k in ("presence", "other_events", "absent_moments")},
                 "training": self.training(absent_share)}
 
 
