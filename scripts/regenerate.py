@@ -28,6 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "book" / "data"
+BEYOND_EXTRAS = ("features_presence.json",)     # what the features tell, beside the recipes
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class Study:
     folder: str = ""                # its output folder under --runs (default: its name);
     # a study that shares another's folder reuses its points (its result is copied to
     # book/data as soon as it is written, before the other study could overwrite it)
+    extras: tuple[str, ...] = ()    # further files of its folder a folder target gets
 
     def profiles(self, every: list[str]) -> list[str]:
         """The profiles whose definitions the study's numbers depend on: its --profile,
@@ -82,18 +84,20 @@ STUDIES = (
     # beyond the paper: each recipe against AM-DETR as published (its paper arm is Table I's
     # runs, reused from the run cache when this machine has them)
     Study("beyond_quick", ("beyond", "--profile", "quick", "--seeds", "3"), "beyond.json",
-          "beyond_quick"),
+          "beyond_quick", extras=BEYOND_EXTRAS),
     Study("beyond_real-sounds", ("beyond", "--profile", "real-sounds", "--seeds", "3"),
-          "beyond.json", "beyond_real-sounds"),
+          "beyond.json", "beyond_real-sounds", extras=BEYOND_EXTRAS),
     # absent-pair training must not collapse present queries at any share: aware at a
     # range of shares against the published model (one seed on real sounds: 15-min runs)
     Study("beyond_shares_quick", ("beyond", "--profile", "quick", "--seeds", "3", "--recipes",
                                   "paper,aware", "--absent-shares", "0.1,0.25,0.5"),
-          "beyond.json", "beyond_shares_quick", folder="beyond_quick"),
+          "beyond.json", "beyond_shares_quick", folder="beyond_quick",
+          extras=BEYOND_EXTRAS),
     Study("beyond_shares_real-sounds", ("beyond", "--profile", "real-sounds", "--seeds", "1",
                                         "--recipes", "paper,aware", "--absent-shares",
                                         "0.1,0.25,0.5"),
-          "beyond.json", "beyond_shares_real-sounds", folder="beyond_real-sounds"),
+          "beyond.json", "beyond_shares_real-sounds",
+          folder="beyond_real-sounds", extras=BEYOND_EXTRAS),
     Study("ablations", ("ablations", "--profile", "quick", "--seeds", "3", "--data-scales",
                         "0.125,0.25,0.5,1,2"), "ablations.json", "ablations_quick.json"),
 )
@@ -142,7 +146,7 @@ def run(study: Study, runs: Path) -> None:
         if target.exists():
             shutil.rmtree(target)
         target.mkdir(parents=True)
-        for name in (study.result, "provenance.json"):
+        for name in (study.result, "provenance.json", *study.extras):
             shutil.copyfile(out / name, target / name)
         if (out / "predictions").is_dir():
             shutil.copytree(out / "predictions", target / "predictions")

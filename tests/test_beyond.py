@@ -57,8 +57,42 @@ def test_a_finished_grid_is_read_back_without_training(grid, tiny_experiment_cac
     monkeypatch.setattr(beyond, "train_profile", lambda *a, **k: pytest.fail("trained"))
     from amr_lib.profiles import load_profile
 
+    monkeypatch.setattr(beyond, "prepare", lambda *a, **k: pytest.fail("extracted"))
     rows = beyond.run_beyond(load_profile("quick"), 1, grid, ["paper", "aware"])
     assert rows == json.loads((grid / beyond.BEYOND).read_text())
+
+
+def test_the_features_reference_scores_the_recipes_pairs_by_the_best_window(
+        grid, tiny_experiment_cache, monkeypatch):
+    from amr_lib.baseline import split_similarities
+    from amr_lib.profiles import load_profile
+    from amr_lib.runs.chain import feature_encoder, prepare
+
+    use_tiny_experiment(monkeypatch, tiny_experiment_cache)
+    features = json.loads((grid / beyond.FEATURES).read_text())
+    [paper] = json.loads((grid / beyond.BEYOND).read_text())[0]["per_seed"]
+    profile = load_profile("quick")
+    prepared = prepare(profile, "test", feature_encoder(profile))
+    annotations = prepared.tensors().annotations
+    # the present column: each query's own similarity curve at its best window
+    own = [curve.max() for curve in split_similarities(prepared.store, annotations)]
+    for case in ("any", "hard"):
+        pairs = np.array(features[case]["pairs"])
+        assert pairs.shape == (len(annotations), 2)
+        np.testing.assert_allclose(pairs[:, 0], own, atol=1e-4)
+        assert beyond.auroc_of_pairs(pairs) == pytest.approx(features[case]["auroc"],
+                                                             abs=1e-3)
+        # the same queries as the recipes' pairs, in the same order
+        assert len(pairs) == len(paper["presence"][case]["pairs"])
+    # the absent texts are the recipes' own: one draw shared by every row and the features
+    test = prepared.tensors(classes=True)
+    drawn = beyond.test_pairs(test, profile.seed)
+    assert set(drawn) == {"any", "hard"} and not drawn["any"].present[len(test):].any()
+    # an encoder without a joint audio-text space has no such reference
+    from amr_lib.runs.chain import with_encoder
+
+    assert beyond.features_presence(with_encoder(profile, "contrastive-untrained"),
+                                    grid / "untrained") is None
 
 
 def test_the_statistics_of_units_by_hand():

@@ -47,9 +47,40 @@ def test_differences_and_targets():
     assert table.loc["paper", "presence AUROC"].count("[") == 0
     assert "[" in table.loc["aware (absent 0.25)", "presence AUROC"]
     targets = book.targets_table([PAPER, AWARE])
-    assert targets.loc["aware (absent 0.25)"].tolist() == ["met"] * 5
+    assert targets.loc["aware (absent 0.25)", "met"].tolist() == ["met"] * 5
+    # 19 of 20 several-event queries land: 10 points above the 85 % bar; AUROC 1 is 0.1
+    # above 0.9 in every resample
+    lands = book.target_gap(AWARE, "lands")
+    assert lands.mean == pytest.approx(10.0) and lands.low < 10.0 < lands.high
+    assert book.target_gap(AWARE, "auroc") == book.Difference(0.1, 0.1, 0.1)
+    below = targets_of(PAPER)
+    assert below["presence AUROC >= 0.9"] == "not met"
+    assert below["lands on the queried event >= 85 %"] == "not met"
+    with pytest.raises(ValueError, match="no absolute target"):
+        book.target_gap(AWARE, "mAP")
     with pytest.raises(ValueError, match="unknown measure"):
         book.value(AWARE, "speed")
+
+
+def targets_of(row):
+    table = book.targets_table([PAPER, {**row, "recipe": "aware"}])
+    return dict(zip(table.index.get_level_values("target"), table["met"], strict=True))
+
+
+def test_the_features_reference_is_a_row_the_differences_read():
+    features = {case: {"pairs": PAPER["per_seed"][0]["presence"][case]["pairs"]}
+                for case in ("any", "hard")}
+    reference = book.features_row(features)
+    assert book.value(reference, "auroc") == book.value(
+        {"per_seed": PAPER["per_seed"][:1]}, "auroc")
+    table = book.features_table([PAPER, AWARE], features)
+    assert table.index.tolist() == ["features: best window similarity", "paper",
+                                    "aware (absent 0.25)"]
+    # every present pair of aware above every absent one: the gain is 1 - the reference
+    gain = book.difference(AWARE, reference, "auroc")
+    assert gain.mean == pytest.approx(1 - book.value(reference, "auroc"), abs=1e-4)
+    assert gain.verdict() == "agrees" and f"{gain.mean:+.3f}" in table.loc[
+        "aware (absent 0.25)", "presence AUROC"]
 
 
 def test_figures_have_labelled_axes():

@@ -168,6 +168,10 @@ def test_a_statistic_bootstrap_of_a_mean_is_the_paired_bootstrap():
     assert generic == paired_bootstrap(a, b, resamples=300)
     with pytest.raises(ValueError, match="the same units"):
         bootstrap_statistic([a[0]], [b[0][:10]], np.mean)
+    # without B: the interval of A's statistic itself, as against a B that is always 0
+    alone = bootstrap_statistic(list(a), None, np.mean, resamples=300)
+    assert alone == bootstrap_statistic(list(a), [np.zeros(50)], np.mean, resamples=300)
+    assert alone.low < a.mean() < alone.high
 
 
 def test_an_auroc_difference_gets_an_interval_over_resampled_pairs():

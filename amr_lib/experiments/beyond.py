@@ -19,6 +19,11 @@ run) and training seed, on the profile's test split:
   the threshold tuned on the SED validation recordings, with each test recording's counts
   at that threshold (for the evidence rule over recordings) and the F1-threshold curve.
 
+Beside the recipes, what the features themselves tell (``OUT/features_presence.json``,
+:func:`features_presence`): on the same presence pairs, the clip encoder's best window
+similarity to the text, the sliding-window baseline's signal before any moment model is
+trained. A presence score read from those features has it as its reference.
+
 Every point is written to ``OUT/points/`` as soon as it exists and read back when made
 under this machine's numerics, the profile's definition and the recipe's switches. Rows
 keep per-unit values: per query, per presence pair, per SED recording.
@@ -33,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from amr_lib.baseline import JOINT_SPACE_ENCODERS, frame_similarity
 from amr_lib.config import resolve_device
 from amr_lib.experiments.controls import lands_on_queried, several_events
 from amr_lib.experiments.evidence import per_query
@@ -41,6 +47,7 @@ from amr_lib.experiments.sed import SedData, sed_data
 from amr_lib.model.recipes import ABSENT_SHARE, RECIPES, Recipe
 from amr_lib.presence import (
     Calibration,
+    PresencePairs,
     calibrate_probability,
     expected_calibration_error,
     presence_auroc,
@@ -53,6 +60,7 @@ from amr_lib.runs.chain import (
     BEST,
     check_classes,
     feature_encoder,
+    prepare,
     train_profile,
     window_config,
 )
@@ -60,6 +68,7 @@ from amr_lib.sed.detectors import best_threshold, detr_moments, validation_thres
 from amr_lib.sed.scoring import DEFAULT_THRESHOLD, f1_curve, micro_scores
 
 BEYOND = "beyond.json"
+FEATURES = "features_presence.json"
 POINTS = "points"
 METRICS = ("R1@0.5", "R1@0.7", "mAP")
 PAIRS_SEED = 101            # draws the test's absent texts: the same pairs for every recipe
@@ -108,8 +117,7 @@ def presence_report(model, test, calibration: Calibration, seed: int, device
     """Per test query, the calibrated probability with its own text and with an absent
     text of any class (``any``) or of the nearest class (``hard``), and their summaries."""
     report: dict[str, Any] = {}
-    for case, hard in (("any", 0.0), ("hard", 1.0)):
-        pairs = presence_pairs(test, seed + PAIRS_SEED, by_class=True, hard_share=hard)
+    for case, pairs in test_pairs(test, seed).items():
         probability = calibration.probability(presence_signals(model, test, pairs,
                                                                device=device))
         present = pairs.present
@@ -122,6 +130,44 @@ def presence_report(model, test, calibration: Calibration, seed: int, device
             # per query: (probability with its own text, with the absent one)
             "pairs": np.round(np.stack([probability[present], probability[~present]],
                                        axis=1), 4).tolist()}
+    return report
+
+
+def test_pairs(test, seed: int) -> dict[str, PresencePairs]:
+    """The presence pairs every recipe (and the features' reference) is scored on: each
+    test query with its own text and an absent one by class, of any class (``any``) or
+    of the nearest (``hard``), drawn with ``seed + PAIRS_SEED``."""
+    return {case: presence_pairs(test, seed + PAIRS_SEED, by_class=True, hard_share=hard)
+            for case, hard in (("any", 0.0), ("hard", 1.0))}
+
+
+def features_presence(profile: Profile, out: Path) -> dict[str, Any] | None:
+    """What the profile's features tell before any moment model: per test pair of
+    :func:`test_pairs`, the highest cosine similarity between a window of the recording
+    and the text (both embedded by the clip encoder, the sliding-window baseline's curve),
+    with its AUROC; ``None`` for an encoder without a joint audio-text space. Read from
+    ``out`` when made as now."""
+    if profile.retrieval.encoder not in JOINT_SPACE_ENCODERS:
+        return None
+    made = point_made(profile)
+    if (stored := stored_point(out / FEATURES, made)) is not None:
+        return stored
+    prepared = prepare(profile, "test", feature_encoder(profile))
+    test = prepared.tensors(classes=True)
+    annotations = test.annotations
+    frames = {vid: prepared.store.load_audio(vid) for vid in {a.vid for a in annotations}}
+    report: dict[str, Any] = {"signal": "best window similarity", **made}
+    for case, pairs in test_pairs(test, profile.seed).items():
+        best = np.array([
+            frame_similarity(frames[annotations[row].vid],
+                             prepared.store.load_sentence(annotations[text].qid)).max()
+            for row, text in zip(pairs.rows.tolist(), pairs.text_rows.tolist(),
+                                 strict=True)])
+        present = pairs.present
+        report[case] = {"auroc": presence_auroc(best, present),
+                        "pairs": np.round(np.stack([best[present], best[~present]],
+                                                   axis=1), 4).tolist()}
+    write_json(out / FEATURES, report)
     return report
 
 
@@ -213,4 +259,5 @@ def run_beyond(profile: Profile, seeds: int = 3, out_dir: str | Path = "beyond",
             rows.append({"recipe": name, "absent_share": share, "profile": profile.name,
                          "n_seeds": seeds, "per_seed": points})
     write_json(out / BEYOND, rows)
+    features_presence(profile, out)
     return rows

@@ -98,7 +98,7 @@ def paired_bootstrap(a: Any, b: Any, resamples: int = RESAMPLES, level: float = 
                       round(float(high), 4))
 
 
-def bootstrap_statistic(a: Sequence[np.ndarray], b: Sequence[np.ndarray],
+def bootstrap_statistic(a: Sequence[np.ndarray], b: Sequence[np.ndarray] | None,
                         statistic: Callable[[np.ndarray], float],
                         resamples: int = RESAMPLES, level: float = LEVEL,
                         seed: int = BOOTSTRAP_SEED) -> Difference:
@@ -108,9 +108,11 @@ def bootstrap_statistic(a: Sequence[np.ndarray], b: Sequence[np.ndarray],
     draws the units (shared by A and B) and each method's seeds as
     :func:`paired_bootstrap` does, and the statistic of a method is its mean over the drawn
     seeds. With ``statistic`` the mean of a ``(U,)`` column it equals
-    :func:`paired_bootstrap`."""
-    a, b = [np.asarray(x, dtype=np.float64) for x in a], [np.asarray(x, dtype=np.float64)
-                                                          for x in b]
+    :func:`paired_bootstrap`. With ``b`` None, the interval is of A's statistic itself
+    (its difference from 0), for a comparison with a fixed bar."""
+    zero = b is None
+    a = [np.asarray(x, dtype=np.float64) for x in a]
+    b = a[:1] if zero else [np.asarray(x, dtype=np.float64) for x in b]
     units = {len(x) for x in a + b}
     if not a or not b or len(units) != 1:
         raise ValueError(f"every seed of A and B must hold the same units, got {units}")
@@ -132,10 +134,11 @@ def bootstrap_statistic(a: Sequence[np.ndarray], b: Sequence[np.ndarray],
             out[r] = np.mean(parts)
         return out
 
-    differences = method(a, seeds_a) - method(b, seeds_b)
+    differences = method(a, seeds_a) - (0.0 if zero else method(b, seeds_b))
     tail = (1 - level) / 2 * 100
     low, high = np.percentile(differences, [tail, 100 - tail])
-    mean = np.mean([statistic(x) for x in a]) - np.mean([statistic(x) for x in b])
+    mean = np.mean([statistic(x) for x in a]) - (
+        0.0 if zero else np.mean([statistic(x) for x in b]))
     return Difference(round(float(mean), 4), round(float(low), 4), round(float(high), 4))
 
 
