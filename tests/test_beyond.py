@@ -30,6 +30,7 @@ def test_each_recipe_has_its_point_with_per_unit_values(grid):
                                                                 ("aware", 0.25)]
     for row in rows:
         [point] = row["per_seed"]
+        assert point["recipe"]["name"] == row["recipe"]     # the point's switches
         queries = len(point["several_events"])
         assert all(len(point["queries"][m]) == queries for m in beyond.METRICS)
         assert point["report"]["mAP"] == pytest.approx(np.mean(point["queries"]["mAP"]),

@@ -129,7 +129,11 @@ def test_a_live_point_is_checked_against_its_committed_seed():
     profile = load_profile("quick")
     provenance = {"numerics": {"fingerprint": fingerprint()},
                   "profiles": {"quick": profile_key(profile)}}
-    live = {**AWARE["per_seed"][1], "recipe": "aware", "absent_share": 0.25}
+    from amr_lib.model.recipes import RECIPES
+
+    # shaped as beyond.recipe_point writes it: the recipe's switches under "recipe"
+    live = {**AWARE["per_seed"][1], "recipe": RECIPES["aware"].to_json(0.25),
+            "absent_share": 0.25}
     values = book.point_values(live)
     assert values["auroc"] == 100.0 and values["lands"] == 95.0
     check = book.live_point_check([PAPER, AWARE], live, provenance, profile)

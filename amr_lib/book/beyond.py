@@ -104,12 +104,13 @@ def live_point_check(rows: Sequence[Row], point: Row, provenance: Mapping[str, A
     profile definition; see :class:`~amr_lib.experiments.results.LiveCheck`). The live
     point must be made in a fresh output folder: one that holds the committed point
     would return it unchanged."""
-    row = next((r for r in rows if r["recipe"] == point["recipe"]
+    name = point["recipe"]["name"]          # a point holds its recipe's switches
+    row = next((r for r in rows if r["recipe"] == name
                 and r["absent_share"] == point["absent_share"]), None)
     committed = None if row is None else next(
         (p for p in row["per_seed"] if p["seed"] == point["seed"]), None)
     if committed is None:
-        raise KeyError(f"the committed grid holds no {point['recipe']} point of seed "
+        raise KeyError(f"the committed grid holds no {name} point of seed "
                        f"{point['seed']} (absent share {point['absent_share']})")
     seed = point["seed"]
     return live_check(f"{row_name(row)}, seed {seed}", point_values(point),

@@ -98,7 +98,8 @@ def recipe_point(profile: Profile, recipe: Recipe, share: float, seed: int, out:
     annotations = list(test.annotations)
     queries = per_query(annotations, run.test_predictions, METRICS)
     queries["lands_on_queried"] = lands_on_queried(annotations, run.test_predictions)
-    point = {"recipe": recipe.name, "absent_share": share if recipe.absent else None,
+    # the point's "recipe" is its switches (``made``): what it is keyed and found by
+    point = {"absent_share": share if recipe.absent else None,
              "seed": seed, "report": {m: float(np.mean(queries[m])) for m in METRICS},
              "queries": rounded_queries(queries),
              "several_events": [int(f) for f in several_events(annotations)],
