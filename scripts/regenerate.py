@@ -116,7 +116,8 @@ def is_current(study: Study, here: str) -> bool:
     from amr_lib.profiles import load_profile, profile_key
 
     path = study.committed_provenance()
-    if not path.is_file():
+    if not path.is_file() or not all((DATA / study.target / name).is_file()
+                                     for name in study.extras):
         return False
     made = json.loads(path.read_text(encoding="utf-8"))
     recorded = made.get("profiles") or {}

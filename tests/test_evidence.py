@@ -172,6 +172,7 @@ def test_a_statistic_bootstrap_of_a_mean_is_the_paired_bootstrap():
     alone = bootstrap_statistic(list(a), None, np.mean, resamples=300)
     assert alone == bootstrap_statistic(list(a), [np.zeros(50)], np.mean, resamples=300)
     assert alone.low < a.mean() < alone.high
+    assert alone == paired_bootstrap(a, np.zeros((1, 50)), resamples=300)
 
 
 def test_an_auroc_difference_gets_an_interval_over_resampled_pairs():

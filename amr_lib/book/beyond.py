@@ -188,10 +188,13 @@ def targets_table(rows: Sequence[Row], recipe: str = "aware") -> pd.DataFrame:
     for row in (r for r in rows if r["recipe"] == recipe):
         gaps = {"auroc": target_gap(row, "auroc"), "lands": target_gap(row, "lands")}
         versus = {m: difference(row, paper, m) for m in ("R1@0.5", "mAP", "sed_f1")}
+        auroc_bar = TARGETS["presence AUROC"]
+        lands_bar = TARGETS["lands on the queried event (%)"]
         checks = {
-            "presence AUROC >= 0.9": ("auroc", gaps["auroc"], gaps["auroc"].mean >= 0, 3),
+            "presence AUROC >= 0.9": ("auroc", gaps["auroc"],
+                                      value(row, "auroc") >= auroc_bar, 3),
             "lands on the queried event >= 85 %": ("lands", gaps["lands"],
-                                                   gaps["lands"].mean >= 0, 2),
+                                                   value(row, "lands") >= lands_bar, 2),
             "R1@0.5 not below AM-DETR's": (
                 "R1@0.5", versus["R1@0.5"], versus["R1@0.5"].verdict() != "contradicts", 2),
             "mAP not below AM-DETR's": (

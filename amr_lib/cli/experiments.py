@@ -52,7 +52,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                     "present queries, the calibrated presence probability on present and "
                     "absent pairs by class (AUROC, ECE, kept and refused), and zero-shot SED "
                     "F1; and, on the same pairs, what the features tell before training (the "
-                    "clip encoder's best window similarity). Writes OUT/beyond.json, "
+                    "best window similarity in the joint audio-text space). Writes "
+                    "OUT/beyond.json, "
                     "OUT/features_presence.json and OUT/provenance.json; each point is kept "
                     "in OUT/points/, so a rerun continues where an interrupted one stopped.")
     add_profile_run(beyond)

@@ -20,9 +20,10 @@ run) and training seed, on the profile's test split:
   at that threshold (for the evidence rule over recordings) and the F1-threshold curve.
 
 Beside the recipes, what the features themselves tell (``OUT/features_presence.json``,
-:func:`features_presence`): on the same presence pairs, the clip encoder's best window
-similarity to the text, the sliding-window baseline's signal before any moment model is
-trained. A presence score read from those features has it as its reference.
+:func:`features_presence`): on the same presence pairs, the best cosine similarity between
+a window of the recording and the text in the feature encoder's joint audio-text space,
+the sliding-window baseline's signal before any moment model is trained: the reference
+for a presence score read from those features (not a ceiling: a trained head can pass it).
 
 Every point is written to ``OUT/points/`` as soon as it exists and read back when made
 under this machine's numerics, the profile's definition and the recipe's switches. Rows
@@ -145,7 +146,8 @@ def test_pairs(test, seed: int) -> dict[str, PresencePairs]:
 def features_presence(profile: Profile, out: Path) -> dict[str, Any] | None:
     """What the profile's features tell before any moment model: per test pair of
     :func:`test_pairs`, the highest cosine similarity between a window of the recording
-    and the text (both embedded by the clip encoder, the sliding-window baseline's curve),
+    and the text in the feature encoder's joint audio-text space (the sliding-window
+    baseline's curve),
     with its AUROC; ``None`` for an encoder without a joint audio-text space. Read from
     ``out`` when made as now."""
     if profile.retrieval.encoder not in JOINT_SPACE_ENCODERS:
