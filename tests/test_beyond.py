@@ -87,7 +87,7 @@ def test_the_features_reference_scores_the_recipes_pairs_by_the_best_window(
         assert len(pairs) == len(paper["presence"][case]["pairs"])
     # the absent column: each recording against the absent text the recipes were asked
     test = prepared.tensors(classes=True)
-    for case, drawn in beyond.test_pairs(test, profile.seed).items():
+    for case, drawn in beyond.scored_pairs(test, profile.seed).items():
         rows, texts = drawn.rows[len(test):].tolist(), drawn.text_rows[len(test):].tolist()
         absent = [frame_similarity(prepared.store.load_audio(annotations[r].vid),
                                    prepared.store.load_sentence(annotations[t].qid)).max()

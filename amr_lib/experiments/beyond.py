@@ -119,7 +119,7 @@ def presence_report(model, test, calibration: Calibration, seed: int, device
     """Per test query, the calibrated probability with its own text and with an absent
     text of any class (``any``) or of the nearest class (``hard``), and their summaries."""
     report: dict[str, Any] = {}
-    for case, pairs in test_pairs(test, seed).items():
+    for case, pairs in scored_pairs(test, seed).items():
         probability = calibration.probability(presence_signals(model, test, pairs,
                                                                device=device))
         present = pairs.present
@@ -135,7 +135,7 @@ def presence_report(model, test, calibration: Calibration, seed: int, device
     return report
 
 
-def test_pairs(test, seed: int) -> dict[str, PresencePairs]:
+def scored_pairs(test, seed: int) -> dict[str, PresencePairs]:
     """The presence pairs every recipe (and the features' reference) is scored on: each
     test query with its own text and an absent one by class, of any class (``any``) or
     of the nearest (``hard``), drawn with ``seed + PAIRS_SEED``."""
@@ -145,11 +145,10 @@ def test_pairs(test, seed: int) -> dict[str, PresencePairs]:
 
 def features_presence(profile: Profile, out: Path) -> dict[str, Any] | None:
     """What the profile's features tell before any moment model: per test pair of
-    :func:`test_pairs`, the highest cosine similarity between a window of the recording
+    :func:`scored_pairs`, the highest cosine similarity between a window of the recording
     and the text in the feature encoder's joint audio-text space (the sliding-window
-    baseline's curve),
-    with its AUROC; ``None`` for an encoder without a joint audio-text space. Read from
-    ``out`` when made as now."""
+    baseline's curve), with its AUROC; ``None`` for an encoder without a joint
+    audio-text space. Read from ``out`` when made as now."""
     if profile.retrieval.encoder not in JOINT_SPACE_ENCODERS:
         return None
     made = point_made(profile)
@@ -160,7 +159,7 @@ def features_presence(profile: Profile, out: Path) -> dict[str, Any] | None:
     annotations = test.annotations
     frames = {vid: prepared.store.load_audio(vid) for vid in {a.vid for a in annotations}}
     report: dict[str, Any] = {"signal": "best window similarity", **made}
-    for case, pairs in test_pairs(test, profile.seed).items():
+    for case, pairs in scored_pairs(test, profile.seed).items():
         best = np.array([
             frame_similarity(frames[annotations[row].vid],
                              prepared.store.load_sentence(annotations[text].qid)).max()
