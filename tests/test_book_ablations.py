@@ -364,3 +364,27 @@ def test_fidelity_table_and_sentence_judge_each_profile_by_the_rule():
     assert said.startswith("on quick, following QD-DETR scores higher, beyond the interval "
                            "(mAP 75.00 against 65.00")
     assert "on real-sounds, following QD-DETR scores no different beyond the interval" in said
+
+
+def test_a_run_that_never_took_off_is_named_by_rule():
+    def seed(number, *valid):
+        curve = [{"epoch": e + 1, "valid_mAP": v} for e, v in enumerate(valid)]
+        return {"seed": number, "training": {"curve": curve}}
+
+    def seeded(value, *seeds, method="am-detr"):
+        return {**point("window", value, method=method), "per_seed": list(seeds)}
+
+    rows = [seeded(1.0, seed(0, 5, 30, 40), seed(1, 8, 36), seed(2, 2, 41, 38)),
+            seeded(7.0, seed(0, 4, 24, 23), seed(1, 5, 11, 9), seed(2, 6, 26)),
+            seeded(7.0, seed(0, 1, 2), method="baseline")]
+    # median of the 7 s bests is 24: seed 1's best 11 is under half of it; at 1 s none
+    assert chapter.stalled_runs(rows) == [{"value": 7.0, "seed": 1, "best": 11,
+                                           "epoch": 2, "epochs": 3}]
+    assert chapter.stalled_sentence(rows).startswith(
+        "one AM-DETR run never took off (7 s, seed 1: best validation mAP 11.0 at epoch 2 "
+        "of 3)")
+    assert chapter.stalled_sentence(rows[:1]).startswith("every AM-DETR run took off")
+    # a seed without a curve (a reused point) is not judged
+    reused = [seeded(7.0, {"seed": 0}, seed(1, 1), seed(2, 30))]
+    assert chapter.stalled_runs(reused) == [{"value": 7.0, "seed": 1, "best": 1,
+                                             "epoch": 1, "epochs": 1}]

@@ -120,6 +120,49 @@ def window_summary(rows: Sequence[Row]) -> str:
             + " here")
 
 
+def stalled_runs(rows: Sequence[Row], study: str = "window", ratio: float = 0.5
+                 ) -> list[dict[str, Any]]:
+    """AM-DETR runs of ``study`` whose best validation mAP stayed under ``ratio`` times
+    the median best of their setting's seeds: runs the early stop ended on their initial
+    plateau. Each: the setting's ``value``, ``seed``, ``best`` (validation mAP), its
+    ``epoch`` and the ``epochs`` run. Seeds without a training curve are not judged."""
+    found = []
+    for row in study_rows(rows, study, "am-detr"):
+        bests = {}
+        for point in row.get("per_seed") or []:
+            curve = (point.get("training") or {}).get("curve")
+            if curve:
+                top = max(curve, key=lambda epoch: epoch["valid_mAP"])
+                bests[point["seed"]] = (top["valid_mAP"], top["epoch"], len(curve))
+        if len(bests) < 2:
+            continue
+        median = float(np.median([best for best, _, _ in bests.values()]))
+        found += [{"value": row["value"], "seed": seed, "best": best, "epoch": epoch,
+                   "epochs": epochs}
+                  for seed, (best, epoch, epochs) in sorted(bests.items())
+                  if best < ratio * median]
+    return found
+
+
+def stalled_sentence(rows: Sequence[Row], study: str = "window", unit: str = " s") -> str:
+    """Names the :func:`stalled_runs` of ``study`` (they stay in the means), or says there
+    are none."""
+    stalled = stalled_runs(rows, study)
+    if not stalled:
+        return ("every AM-DETR run took off: no seed's best validation mAP is under half "
+                "its setting's median")
+    named = "; ".join(f"{run['value']:g}{unit}, seed {run['seed']}: best validation mAP "
+                      f"{run['best']:.1f} at epoch {run['epoch']} of {run['epochs']}"
+                      for run in stalled)
+    if len(stalled) == 1:
+        return (f"one AM-DETR run never took off ({named}): the early stop ended it on "
+                "its initial plateau, under half its setting's median, and it stays in "
+                "the mean")
+    return (f"{len(stalled)} AM-DETR runs never took off ({named}): the early stop ended "
+            "each on its initial plateau, under half its setting's median, and they stay "
+            "in the means")
+
+
 def window_ends(rows: Sequence[Row], method: str) -> tuple[Row, Row]:
     """``method``'s points at the shortest and the longest window of the study."""
     points = study_rows(rows, "window", method)
