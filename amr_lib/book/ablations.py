@@ -154,13 +154,11 @@ def stalled_sentence(rows: Sequence[Row], study: str = "window", unit: str = " s
     named = "; ".join(f"{run['value']:g}{unit}, seed {run['seed']}: best validation mAP "
                       f"{run['best']:.1f} at epoch {run['epoch']} of {run['epochs']}"
                       for run in stalled)
-    if len(stalled) == 1:
-        return (f"one AM-DETR run never took off ({named}): the early stop ended it on "
-                "its initial plateau, under half its setting's median, and it stays in "
-                "the mean")
-    return (f"{len(stalled)} AM-DETR runs never took off ({named}): the early stop ended "
-            "each on its initial plateau, under half its setting's median, and they stay "
-            "in the means")
+    one = len(stalled) == 1
+    runs, which, stay = (("one AM-DETR run", "it", "it stays in the mean") if one else
+                         (f"{len(stalled)} AM-DETR runs", "each", "they stay in the means"))
+    return (f"{runs} never took off ({named}): the early stop ended {which} on its "
+            f"initial plateau, under half its setting's median, and {stay}")
 
 
 def window_ends(rows: Sequence[Row], method: str) -> tuple[Row, Row]:
