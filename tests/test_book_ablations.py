@@ -388,3 +388,21 @@ def test_a_run_that_never_took_off_is_named_by_rule():
     reused = [seeded(7.0, {"seed": 0}, seed(1, 1), seed(2, 30))]
     assert chapter.stalled_runs(reused) == [{"value": 7.0, "seed": 1, "best": 1,
                                              "epoch": 1, "epochs": 1}]
+
+
+def test_window_claims_sentence_reads_each_methods_verdict_from_the_board():
+    source = "ablations_real-sounds.json"
+    board = [{"claim": "the baseline prefers longer windows (7 s against 1 s)",
+              "source": source, "verdict": "contradicts"},
+             {"claim": "shorter windows suit AM-DETR (1 s against 7 s)", "source": source,
+              "verdict": "agrees"},
+             {"claim": "shorter windows suit AM-DETR (1 s against 7 s)",
+              "source": "ablations_quick.json", "verdict": "unresolved"}]
+    assert chapter.window_claims_sentence(board, source) == (
+        "by the evidence rule, this study agrees with the paper's window finding for "
+        "AM-DETR and contradicts its finding for the baseline")
+    quick = [*board[2:], {**board[0], "source": "ablations_quick.json",
+                          "verdict": "unresolved"}]
+    assert chapter.window_claims_sentence(quick, "ablations_quick.json") == (
+        "by the evidence rule, this study leaves open the paper's window finding for "
+        "AM-DETR and leaves open its finding for the baseline")

@@ -107,6 +107,19 @@ def window_verdict(rows: Sequence[Row], name: str, method: str) -> str:
     return f"{name} scores highest with {best['value']:g} s windows"
 
 
+def window_claims_sentence(board: Sequence[Mapping[str, Any]], source: str) -> str:
+    """The evidence rule's verdicts on the paper's two window findings, as scored on the
+    scoreboard (``board``: :func:`amr_lib.experiments.scoreboard.scoreboard`'s rows) from
+    the window study in ``source``."""
+    words = {"agrees": "agrees with", "contradicts": "contradicts",
+             "unresolved": "leaves open"}
+    rows = [row for row in board if row["source"] == source]
+    detr = next(row for row in rows if "AM-DETR" in row["claim"])
+    base = next(row for row in rows if "baseline" in row["claim"])
+    return (f"by the evidence rule, this study {words[detr['verdict']]} the paper's window "
+            f"finding for AM-DETR and {words[base['verdict']]} its finding for the baseline")
+
+
 def window_summary(rows: Sequence[Row]) -> str:
     """How far apart each method's best and worst windows lie in average mAP (points), and
     which window is its best."""
