@@ -367,27 +367,68 @@ def test_fidelity_table_and_sentence_judge_each_profile_by_the_rule():
 
 
 def test_a_run_that_never_took_off_is_named_by_rule():
-    def seed(number, *valid):
+    def seed(number, *valid, test_map=30.0, cap=None):
         curve = [{"epoch": e + 1, "valid_mAP": v} for e, v in enumerate(valid)]
-        return {"seed": number, "training": {"curve": curve}}
+        training = {"curve": curve} | ({"epoch_cap": cap} if cap else {})
+        return {"seed": number, "mAP": test_map, "training": training}
 
     def seeded(value, *seeds, method="am-detr"):
         return {**point("window", value, method=method), "per_seed": list(seeds)}
 
     rows = [seeded(1.0, seed(0, 5, 30, 40), seed(1, 8, 36), seed(2, 2, 41, 38)),
-            seeded(7.0, seed(0, 4, 24, 23), seed(1, 5, 11, 9), seed(2, 6, 26)),
+            seeded(7.0, seed(0, 4, 24, 23, test_map=26.0),
+                   seed(1, 5, 11, 9, test_map=8.0, cap=80), seed(2, 6, 26, test_map=20.0)),
             seeded(7.0, seed(0, 1, 2), method="baseline")]
-    # median of the 7 s bests is 24: seed 1's best 11 is under half of it; at 1 s none
-    assert chapter.stalled_runs(rows) == [{"value": 7.0, "seed": 1, "best": 11,
-                                           "epoch": 2, "epochs": 3}]
-    assert chapter.stalled_sentence(rows).startswith(
-        "one AM-DETR run never took off (7 s, seed 1: best validation mAP 11.0 at epoch 2 "
-        "of 3)")
+    # median of the 7 s bests is 24: seed 1's best 11 is under half of it; at 1 s none.
+    # Test means: (26 + 8 + 20) / 3 = 18 with it, (26 + 20) / 2 = 23 without
+    assert chapter.stalled_runs(rows) == [{"value": 7.0, "seed": 1, "best": 11, "epoch": 2,
+                                           "epochs": 3, "cap": 80, "median": 24.0,
+                                           "mean": 18.0, "mean_without": 23.0}]
+    assert chapter.stalled_sentence(rows) == (
+        "one AM-DETR run never took off (7 s, seed 1: best validation mAP 11.0 at epoch 2, "
+        "under half the 24.0 median of its window's seeds; early stopping ended it at epoch "
+        "3 of a cap of 80); it stays in the mean, and without it the test average mAP would "
+        "be 23.00 instead of 18.00 at 7 s")
     assert chapter.stalled_sentence(rows[:1]).startswith("every AM-DETR run took off")
     # a seed without a curve (a reused point) is not judged
     reused = [seeded(7.0, {"seed": 0}, seed(1, 1), seed(2, 30))]
-    assert chapter.stalled_runs(reused) == [{"value": 7.0, "seed": 1, "best": 1,
-                                             "epoch": 1, "epochs": 1}]
+    assert chapter.stalled_runs(reused) == [{"value": 7.0, "seed": 1, "best": 1, "epoch": 1,
+                                             "epochs": 1, "cap": None, "median": 15.5,
+                                             "mean": 30.0, "mean_without": 30.0}]
+    assert "epoch 1);" in chapter.stalled_sentence(reused)
+
+
+def test_best_windows_and_window_ends_sentences():
+    # grid(): both methods best at 4 s
+    assert chapter.best_windows_sentence(grid()) == (
+        "both methods score highest with the 4 s window")
+    short = grid(detr_windows=(63.0, 60.0, 59.0), base_windows=(30.0, 27.0, 26.0))
+    assert chapter.best_windows_sentence(short) == (
+        "both methods score highest with the shortest, 1 s window")
+    apart = grid(base_windows=(30.0, 27.0, 26.0))
+    assert chapter.best_windows_sentence(apart) == (
+        "AM-DETR scores highest with 4 s windows and the baseline scores highest with the "
+        "shortest, 1 s window")
+    assert chapter.window_ends_sentence(short) == (
+        "from 1 to 7 s windows, average mAP goes from 63.00 to 59.00 for AM-DETR and from "
+        "30.00 to 26.00 for the baseline")
+
+
+def test_best_against_best_is_the_chapters_comparison_when_both_best_at_its_window():
+    detr = with_queries(point("window", 1.0, "am-detr", 40.0), [50.0, 40.0, 30.0])
+    base = with_queries(point("window", 1.0, "baseline", 20.0), [30.0, 20.0, 10.0])
+    worse = [{**point("window", 7.0, method, 5.0), "per_seed": [
+        {"seed": 0, "queries": {"mAP": [5.0, 5.0, 5.0]}}]} for method in ("am-detr",
+                                                                          "baseline")]
+    sentence = chapter.best_against_best_sentence([detr, base, *worse], 1.0, 3, "Table I")
+    # every query's difference is +20, so the interval is a point
+    assert sentence == ("Both methods score best with 1 s windows, the profile's own, so "
+                        "each method at its best window is Table I again, here on this "
+                        "study's 3 seeds: AM-DETR minus the baseline, +20.00 [+20.00, "
+                        "+20.00] points of average mAP")
+    moved = chapter.best_against_best_sentence([detr, base, *worse], 4.0, 3, "Table I")
+    assert moved.startswith("Each method at its own best window asks the paper's central "
+                            "claim once more (AM-DETR at 1 s, the baseline at 1 s)")
 
 
 def test_window_claims_sentence_reads_each_methods_verdict_from_the_board():

@@ -158,11 +158,12 @@ def features_presence(profile: Profile, out: Path) -> dict[str, Any] | None:
     test = prepared.tensors(classes=True)
     annotations = test.annotations
     frames = {vid: prepared.store.load_audio(vid) for vid in {a.vid for a in annotations}}
+    sentences = {qid: prepared.store.load_sentence(qid) for qid in {a.qid for a in annotations}}
     report: dict[str, Any] = {"signal": "best window similarity", **made}
     for case, pairs in scored_pairs(test, profile.seed).items():
         best = np.array([
             frame_similarity(frames[annotations[row].vid],
-                             prepared.store.load_sentence(annotations[text].qid)).max()
+                             sentences[annotations[text].qid]).max()
             for row, text in zip(pairs.rows.tolist(), pairs.text_rows.tolist(),
                                  strict=True)])
         present = pairs.present
