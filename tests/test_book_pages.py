@@ -126,7 +126,9 @@ def test_live_checks_table_requires_each_check_and_says_what_it_showed():
     from amr_lib.book.pages import live_checks, live_summary
     from amr_lib.experiments.results import LiveCheck
 
-    repeats = LiveCheck("a", {"mAP": 50.0}, {"mAP": 50.03}, "f1", "f1")
+    # a live 50.004 rounds to the committed 50.00: it repeats; 50.03 cannot be that rounding
+    repeats = LiveCheck("a", {"mAP": 50.004}, {"mAP": 50.0}, "f1", "f1")
+    assert not LiveCheck("g", {"mAP": 50.03}, {"mAP": 50.0}, "f1", "f1").passed
     elsewhere = LiveCheck("b", {"mAP": 40.0}, {"mAP": 45.0}, None, "f1")
     table = live_checks([repeats, elsewhere])
     assert table.loc["a", "result"] == "repeats" and table.loc["b", "result"] == (
