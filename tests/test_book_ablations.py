@@ -11,6 +11,7 @@ import pytest
 from matplotlib.text import Text
 
 from amr_lib.book import ablations as chapter
+from amr_lib.experiments.scoreboard import BASELINE_PREFERS_LONG, CLAIMS, SHORT_WINDOWS_SUIT_DETR
 from amr_lib.lighthouse_jsonl import MomentAnnotation
 
 MADE = {"command": "amr experiment ablations --profile quick --seeds 3 --out /tmp/a",
@@ -105,7 +106,7 @@ def test_best_row_and_row_at():
 
 def test_window_verdict_names_the_best_window_and_leaves_the_verdict_to_the_rule():
     assert chapter.window_verdict(grid(), "AM-DETR", "am-detr") == (
-        "AM-DETR scores highest with 4 s windows")
+        "AM-DETR scores highest with the 4 s window")
     short = chapter.window_verdict(grid(base_windows=(30.0, 27.0, 26.0)), "it", "baseline")
     assert short == "it scores highest with the shortest, 1 s window"
 
@@ -386,16 +387,28 @@ def test_a_run_that_never_took_off_is_named_by_rule():
                                            "mean": 18.0, "mean_without": 23.0}]
     assert chapter.stalled_sentence(rows) == (
         "one AM-DETR run never took off (7 s, seed 1: best validation mAP 11.0 at epoch 2, "
-        "under half the 24.0 median of its window's seeds; early stopping ended it at epoch "
-        "3 of a cap of 80); it stays in the mean, and without it the test average mAP would "
-        "be 23.00 instead of 18.00 at 7 s")
+        "under half the 24.0 median of its window's seeds, and early stopping ended it at "
+        "epoch 3 of a cap of 80); it stays in its mean, and without it the test average mAP "
+        "would be 23.00 instead of 18.00 at 7 s")
     assert chapter.stalled_sentence(rows[:1]).startswith("every AM-DETR run took off")
-    # a seed without a curve (a reused point) is not judged
-    reused = [seeded(7.0, {"seed": 0}, seed(1, 1), seed(2, 30))]
+    # a seed without a curve (a reused point) is not judged, but counts in the means:
+    # (40 + 2 + 30) / 3 = 24 with the stalled seed, (40 + 30) / 2 = 35 without it
+    reused = [seeded(7.0, {"seed": 0, "mAP": 40.0}, seed(1, 1, test_map=2.0),
+                     seed(2, 30))]
     assert chapter.stalled_runs(reused) == [{"value": 7.0, "seed": 1, "best": 1, "epoch": 1,
                                              "epochs": 1, "cap": None, "median": 15.5,
-                                             "mean": 30.0, "mean_without": 30.0}]
-    assert "epoch 1);" in chapter.stalled_sentence(reused)
+                                             "mean": 24.0, "mean_without": 35.0}]
+    assert "at epoch 1, under half the 15.5 median of its window's seeds, and early " \
+           "stopping ended it at epoch 1);" in chapter.stalled_sentence(reused)
+    # two stalled runs, one of them run to its cap: runs apart by semicolons, plural
+    two = [seeded(7.0, seed(0, 30), seed(1, 1, 2, cap=2, test_map=4.0),
+                  seed(2, 28), seed(3, 3, test_map=6.0), seed(4, 29))]
+    said = chapter.stalled_sentence(two)
+    assert said.startswith("2 AM-DETR runs never took off (7 s, seed 1: best validation "
+                           "mAP 2.0 at epoch 2, under half the 28.0 median of its window's "
+                           "seeds, and it ran to its cap of 2 epochs; 7 s, seed 3:")
+    assert said.endswith("they stay in their means, and without them the test average mAP "
+                         "would be 30.00 instead of 20.00 at 7 s")
 
 
 def test_best_windows_and_window_ends_sentences():
@@ -407,8 +420,8 @@ def test_best_windows_and_window_ends_sentences():
         "both methods score highest with the shortest, 1 s window")
     apart = grid(base_windows=(30.0, 27.0, 26.0))
     assert chapter.best_windows_sentence(apart) == (
-        "AM-DETR scores highest with 4 s windows and the baseline scores highest with the "
-        "shortest, 1 s window")
+        "AM-DETR scores highest with the 4 s window and the baseline scores highest with "
+        "the shortest, 1 s window")
     assert chapter.window_ends_sentence(short) == (
         "from 1 to 7 s windows, average mAP goes from 63.00 to 59.00 for AM-DETR and from "
         "30.00 to 26.00 for the baseline")
@@ -433,12 +446,10 @@ def test_best_against_best_is_the_chapters_comparison_when_both_best_at_its_wind
 
 def test_window_claims_sentence_reads_each_methods_verdict_from_the_board():
     source = "ablations_real-sounds.json"
-    board = [{"claim": "the baseline prefers longer windows (7 s against 1 s)",
-              "source": source, "verdict": "contradicts"},
-             {"claim": "shorter windows suit AM-DETR (1 s against 7 s)", "source": source,
-              "verdict": "agrees"},
-             {"claim": "shorter windows suit AM-DETR (1 s against 7 s)",
-              "source": "ablations_quick.json", "verdict": "unresolved"}]
+    board = [{"claim": BASELINE_PREFERS_LONG, "source": source, "verdict": "contradicts"},
+             {"claim": SHORT_WINDOWS_SUIT_DETR, "source": source, "verdict": "agrees"},
+             {"claim": SHORT_WINDOWS_SUIT_DETR, "source": "ablations_quick.json",
+              "verdict": "unresolved"}]
     assert chapter.window_claims_sentence(board, source) == (
         "by the evidence rule, this study agrees with the paper's window finding for "
         "AM-DETR and contradicts its finding for the baseline")
@@ -447,3 +458,8 @@ def test_window_claims_sentence_reads_each_methods_verdict_from_the_board():
     assert chapter.window_claims_sentence(quick, "ablations_quick.json") == (
         "by the evidence rule, this study leaves open the paper's window finding for "
         "AM-DETR and leaves open its finding for the baseline")
+    with pytest.raises(KeyError, match=r"ablations_quick\.json"):
+        chapter.window_claims_sentence(board, "ablations_quick.json")     # no baseline row
+    # the scoreboard scores both claims from each window study
+    scored = {(claim.claim, claim.source) for claim in CLAIMS}
+    assert {(SHORT_WINDOWS_SUIT_DETR, source), (BASELINE_PREFERS_LONG, source)} <= scored

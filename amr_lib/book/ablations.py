@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 from amr_lib.book.pages import Committed, committed, spread_cell, spread_cells
 from amr_lib.experiments.ablations import study_rows
 from amr_lib.experiments.evidence import compare_rows
+from amr_lib.experiments.scoreboard import BASELINE_PREFERS_LONG, SHORT_WINDOWS_SUIT_DETR
 from amr_lib.lighthouse_jsonl import MomentAnnotation
 from amr_lib.viz import plot_spectrogram
 
@@ -97,14 +98,18 @@ def row_at(rows: Sequence[Row], method: str, value: float | str, study: str = "w
     return next(row for row in study_rows(rows, study, method) if row["value"] == value)
 
 
+def window_label(rows: Sequence[Row], value: float) -> str:
+    """``the shortest, 1 s window`` for the study's shortest window, else ``the 4 s
+    window``."""
+    shortest = min(row["value"] for row in study_rows(rows, "window"))
+    return f"the shortest, {value:g} s window" if value == shortest else f"the {value:g} s window"
+
+
 def window_verdict(rows: Sequence[Row], name: str, method: str) -> str:
     """Which window ``method`` (called ``name`` in the sentence) scores highest with; no
     verdict on the paper's finding here: that is the evidence rule's, in the claims table
     (:func:`amr_lib.book.pages.claims_table`)."""
-    best = best_row(rows, method)
-    if best["value"] == 1.0:
-        return f"{name} scores highest with the shortest, 1 s window"
-    return f"{name} scores highest with {best['value']:g} s windows"
+    return f"{name} scores highest with {window_label(rows, best_row(rows, method)['value'])}"
 
 
 def window_claims_sentence(board: Sequence[Mapping[str, Any]], source: str) -> str:
@@ -113,9 +118,11 @@ def window_claims_sentence(board: Sequence[Mapping[str, Any]], source: str) -> s
     the window study in ``source``."""
     words = {"agrees": "agrees with", "contradicts": "contradicts",
              "unresolved": "leaves open"}
-    rows = [row for row in board if row["source"] == source]
-    detr = next(row for row in rows if "AM-DETR" in row["claim"])
-    base = next(row for row in rows if "baseline" in row["claim"])
+    scored = {row["claim"]: row for row in board if row["source"] == source}
+    missing = {SHORT_WINDOWS_SUIT_DETR, BASELINE_PREFERS_LONG} - set(scored)
+    if missing:
+        raise KeyError(f"the scoreboard has no row from {source} for {sorted(missing)}")
+    detr, base = scored[SHORT_WINDOWS_SUIT_DETR], scored[BASELINE_PREFERS_LONG]
     return (f"by the evidence rule, this study {words[detr['verdict']]} the paper's window "
             f"finding for AM-DETR and {words[base['verdict']]} its finding for the baseline")
 
@@ -139,53 +146,59 @@ def stalled_runs(rows: Sequence[Row], study: str = "window", ratio: float = 0.5
     the median best of their setting's seeds: runs the early stop ended before they took
     off. Each: the setting's ``value``, ``seed``, ``best`` (validation mAP), its ``epoch``,
     the ``epochs`` run and their ``cap``, the setting's ``median`` best, and its test
-    average mAP over seeds with (``mean``) and without (``mean_without``) the stalled
-    ones. Seeds without a training curve are not judged."""
+    average mAP over all its seeds (``mean``) and over those that did not stall
+    (``mean_without``). Seeds without a training curve are not judged."""
     found = []
     for row in study_rows(rows, study, "am-detr"):
-        bests, test_maps = {}, {}
-        for point in row.get("per_seed") or []:
+        seeds = row.get("per_seed") or []
+        bests = {}
+        for point in seeds:
             training = point.get("training") or {}
             if curve := training.get("curve"):
                 top = max(curve, key=lambda epoch: epoch["valid_mAP"])
                 bests[point["seed"]] = (top["valid_mAP"], top["epoch"], len(curve),
                                         training.get("epoch_cap"))
-                test_maps[point["seed"]] = point["mAP"]
         if len(bests) < 2:
             continue
         median = float(np.median([best for best, *_ in bests.values()]))
         stalled = {seed for seed, (best, *_) in bests.items() if best < ratio * median}
-        kept = [value for seed, value in test_maps.items() if seed not in stalled]
+        kept = [point["mAP"] for point in seeds if point["seed"] not in stalled]
         found += [{"value": row["value"], "seed": seed, "best": best, "epoch": epoch,
                    "epochs": epochs, "cap": cap, "median": median,
-                   "mean": float(np.mean(list(test_maps.values()))),
+                   "mean": float(np.mean([point["mAP"] for point in seeds])),
                    "mean_without": float(np.mean(kept)) if kept else None}
                   for seed, (best, epoch, epochs, cap) in sorted(bests.items())
                   if seed in stalled]
     return found
 
 
+def _stalled_run_text(run: Mapping[str, Any], unit: str, setting: str) -> str:
+    """One stalled run, without semicolons (they separate runs)."""
+    ended = (f"it ran to its cap of {run['cap']} epochs" if run["cap"] and
+             run["epochs"] >= run["cap"] else
+             f"early stopping ended it at epoch {run['epochs']}"
+             + (f" of a cap of {run['cap']}" if run["cap"] else ""))
+    return (f"{run['value']:g}{unit}, seed {run['seed']}: best validation mAP "
+            f"{run['best']:.1f} at epoch {run['epoch']}, under half the {run['median']:.1f} "
+            f"median of its {setting}'s seeds, and {ended}")
+
+
 def stalled_sentence(rows: Sequence[Row], study: str = "window", unit: str = " s",
                      setting: str = "window") -> str:
     """Names the :func:`stalled_runs` of ``study`` (they stay in the means) and what each
-    setting's test mean would be without them, or says there are none. ``setting`` names
-    a point of the study in the sentence."""
+    affected setting's test mean would be without them, or says there are none.
+    ``setting`` names a point of the study in the sentence."""
     stalled = stalled_runs(rows, study)
     if not stalled:
         return ("every AM-DETR run took off: no seed's best validation mAP is under half "
                 f"the median of its {setting}'s seeds")
-    named = "; ".join(
-        f"{run['value']:g}{unit}, seed {run['seed']}: best validation mAP {run['best']:.1f} "
-        f"at epoch {run['epoch']}, under half the {run['median']:.1f} median of its "
-        f"{setting}'s seeds; early stopping ended it at epoch {run['epochs']}"
-        + (f" of a cap of {run['cap']}" if run["cap"] else "")
-        for run in stalled)
-    without = {run["value"]: run for run in stalled if run["mean_without"] is not None}
+    named = "; ".join(_stalled_run_text(run, unit, setting) for run in stalled)
+    by_value = {run["value"]: run for run in stalled if run["mean_without"] is not None}
     effect = " and ".join(f"{run['mean_without']:.2f} instead of {run['mean']:.2f} at "
-                          f"{value:g}{unit}" for value, run in without.items())
+                          f"{value:g}{unit}" for value, run in by_value.items())
     one = len(stalled) == 1
-    runs, stay = (("one AM-DETR run", "it stays in the mean") if one else
-                  (f"{len(stalled)} AM-DETR runs", "they stay in the means"))
+    runs, stay = (("one AM-DETR run", "it stays in its mean") if one else
+                  (f"{len(stalled)} AM-DETR runs", "they stay in their means"))
     return (f"{runs} never took off ({named}); {stay}"
             + (f", and without {'it' if one else 'them'} the test average mAP would be "
                f"{effect}" if effect else ""))
@@ -197,10 +210,7 @@ def best_windows_sentence(rows: Sequence[Row]) -> str:
     if len(set(best.values())) > 1:
         return " and ".join(window_verdict(rows, name, method)
                             for method, name in METHOD_NAMES.items())
-    value = next(iter(best.values()))
-    shortest = min(row["value"] for row in study_rows(rows, "window"))
-    label = f"shortest, {value:g} s" if value == shortest else f"{value:g} s"
-    return f"both methods score highest with the {label} window"
+    return f"both methods score highest with {window_label(rows, next(iter(best.values())))}"
 
 
 def window_ends_sentence(rows: Sequence[Row]) -> str:
@@ -227,8 +237,8 @@ def best_against_best_sentence(rows: Sequence[Row], own_window_s: float, seeds: 
     if detr["value"] == base["value"] == own_window_s:
         return (f"Both methods score best with {own_window_s:g} s windows, the profile's "
                 f"own, so each method at its best window is {own_comparison} again, here "
-                f"on this study's {seeds} seeds: AM-DETR minus the baseline, {measured} "
-                "of average mAP")
+                f"on this study's {seeds} seed{'s' * (seeds != 1)}: AM-DETR minus the "
+                f"baseline, {measured} of average mAP")
     return ("Each method at its own best window asks the paper's central claim once more "
             f"(AM-DETR at {detr['value']:g} s, the baseline at {base['value']:g} s). The "
             "best windows were chosen on the test curve above, after seeing it, so the "

@@ -189,10 +189,10 @@ def targets_table(rows: Sequence[Row], recipe: str = "aware") -> pd.DataFrame:
         gaps = {"auroc": target_gap(row, "auroc"), "lands": target_gap(row, "lands")}
         versus = {m: difference(row, paper, m) for m in ("R1@0.5", "mAP", "sed_f1")}
         checks = {
-            f"presence AUROC >= {TARGETS['auroc']:g}": ("auroc", gaps["auroc"],
-                                      value(row, "auroc") >= TARGETS["auroc"], 3),
-            f"lands on the queried event >= {TARGETS['lands']:g} %": ("lands", gaps["lands"],
-                                                   value(row, "lands") >= TARGETS["lands"], 2),
+            f"presence AUROC >= {TARGETS['auroc']:g}": (
+                "auroc", gaps["auroc"], value(row, "auroc") >= TARGETS["auroc"], 3),
+            f"lands on the queried event >= {TARGETS['lands']:g} %": (
+                "lands", gaps["lands"], value(row, "lands") >= TARGETS["lands"], 2),
             "R1@0.5 not below AM-DETR's": (
                 "R1@0.5", versus["R1@0.5"], versus["R1@0.5"].verdict() != "contradicts", 2),
             "mAP not below AM-DETR's": (
