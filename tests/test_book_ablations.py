@@ -367,6 +367,26 @@ def test_fidelity_table_and_sentence_judge_each_profile_by_the_rule():
     assert "on real-sounds, following QD-DETR scores no different beyond the interval" in said
 
 
+def test_fidelity_training_table_reads_each_seeds_kept_epoch_and_validation_map():
+    from amr_lib.book.ablations import fidelity_training_table
+
+    def trained(*valid, kept):
+        curve = [{"epoch": e + 1, "valid_mAP": v} for e, v in enumerate(valid)]
+        return {"training": {"curve": curve, "best_epoch": kept}}
+
+    now, before = fidelity_grid([50.0], [40.0])
+    # the kept epoch's value, not the curve's maximum (a gain under min_delta is not kept)
+    now["per_seed"] = [{"seed": 0, **trained(10, 30, 30.2, kept=2)},
+                       {"seed": 1, **trained(20, 40, 35, kept=2)}]
+    table = fidelity_training_table({"quick": [now, before]})
+    assert table.loc[("quick", "following QD-DETR"), "kept epoch / epochs run"] == "2/3, 2/3"
+    # mean of 30 and 40 is 35, their sample sd 7.07
+    assert table.loc[("quick", "following QD-DETR"), "valid mAP at the kept epoch"] == (
+        "35.00 ± 7.07")
+    assert table.loc[("quick", "before the changes"), "valid mAP at the kept epoch"] == (
+        "not recorded")
+
+
 def test_a_run_that_never_took_off_is_named_by_rule():
     def seed(number, *valid, test_map=30.0, cap=None):
         curve = [{"epoch": e + 1, "valid_mAP": v} for e, v in enumerate(valid)]
@@ -409,6 +429,11 @@ def test_a_run_that_never_took_off_is_named_by_rule():
                            "seeds, and it ran to its cap of 2 epochs; 7 s, seed 3:")
     assert said.endswith("they stay in their means, and without them the test average mAP "
                          "would be 30.00 instead of 20.00 at 7 s")
+    # a study of named settings (the fidelity study's models) names them as they are
+    named = [{**row, "study": "fidelity", "value": "before-fidelity"} for row in two]
+    assert chapter.stalled_sentence(named, "fidelity", setting="model").startswith(
+        "2 AM-DETR runs never took off (before-fidelity, seed 1: best validation mAP 2.0 at "
+        "epoch 2, under half the 28.0 median of its model's seeds")
 
 
 def test_best_windows_and_window_ends_sentences():

@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 from amr_lib.book.pages import Committed, committed, spread_cell, spread_cells
 from amr_lib.experiments.ablations import study_rows
 from amr_lib.experiments.evidence import compare_rows
+from amr_lib.experiments.results import mean_and_spread
 from amr_lib.experiments.scoreboard import BASELINE_PREFERS_LONG, SHORT_WINDOWS_SUIT_DETR
 from amr_lib.lighthouse_jsonl import MomentAnnotation
 from amr_lib.viz import plot_spectrogram
@@ -172,13 +173,18 @@ def stalled_runs(rows: Sequence[Row], study: str = "window", ratio: float = 0.5
     return found
 
 
+def _value_text(value: float | str, unit: str) -> str:
+    """A study's setting in a sentence: ``7 s`` for a number, the name itself otherwise."""
+    return f"{value:g}{unit}" if isinstance(value, int | float) else str(value)
+
+
 def _stalled_run_text(run: Mapping[str, Any], unit: str, setting: str) -> str:
     """One stalled run, without semicolons (they separate runs)."""
     ended = (f"it ran to its cap of {run['cap']} epochs" if run["cap"] and
              run["epochs"] >= run["cap"] else
              f"early stopping ended it at epoch {run['epochs']}"
              + (f" of a cap of {run['cap']}" if run["cap"] else ""))
-    return (f"{run['value']:g}{unit}, seed {run['seed']}: best validation mAP "
+    return (f"{_value_text(run['value'], unit)}, seed {run['seed']}: best validation mAP "
             f"{run['best']:.1f} at epoch {run['epoch']}, under half the {run['median']:.1f} "
             f"median of its {setting}'s seeds, and {ended}")
 
@@ -195,7 +201,7 @@ def stalled_sentence(rows: Sequence[Row], study: str = "window", unit: str = " s
     named = "; ".join(_stalled_run_text(run, unit, setting) for run in stalled)
     by_value = {run["value"]: run for run in stalled if run["mean_without"] is not None}
     effect = " and ".join(f"{run['mean_without']:.2f} instead of {run['mean']:.2f} at "
-                          f"{value:g}{unit}" for value, run in by_value.items())
+                          f"{_value_text(value, unit)}" for value, run in by_value.items())
     one = len(stalled) == 1
     runs, stay = (("one AM-DETR run", "it stays in its mean") if one else
                   (f"{len(stalled)} AM-DETR runs", "they stay in their means"))
@@ -623,3 +629,24 @@ def fidelity_sentence(grids: Mapping[str, Sequence[Row]], metric: str = "mAP") -
                     f"({metric} {now[metric]:.2f} against {before[metric]:.2f}, "
                     f"difference {difference.cell()})")
     return "; ".join(said)
+
+
+def fidelity_training_table(grids: Mapping[str, Sequence[Row]]) -> pd.DataFrame:
+    """Per profile and model of the fidelity study: each seed's kept epoch and epochs run
+    (``kept/run``), and the validation average mAP at the kept epoch (mean ± sd over
+    seeds): how each model trained, beside what it scored on the test split."""
+    lines = []
+    for profile, rows in grids.items():
+        for point, name in zip(fidelity_points(rows), FIDELITY_NAMES.values(), strict=True):
+            records = [entry["training"] for entry in point.get("per_seed") or []
+                       if entry.get("training")]
+            kept = [next(epoch["valid_mAP"] for epoch in record["curve"]
+                         if epoch["epoch"] == record["best_epoch"]) for record in records]
+            lines.append({
+                "profile": profile, "model": name, "seeds": len(records),
+                "kept epoch / epochs run": ", ".join(
+                    f"{record['best_epoch']}/{len(record['curve'])}" for record in records),
+                "valid mAP at the kept epoch": (
+                    "{:.2f} ± {:.2f}".format(*mean_and_spread(kept)) if kept
+                    else "not recorded")})
+    return pd.DataFrame(lines).set_index(["profile", "model"])
