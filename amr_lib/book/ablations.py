@@ -491,8 +491,7 @@ def plot_training_curves(records: Mapping[str, Mapping[str, Any]],
         steps = curve["epoch"] * record["steps_per_epoch"]
         axes[0].plot(steps, curve["loss_total"], color=color, label=name)
         axes[1].plot(steps, curve["valid_mAP"], color=color, label=name)
-        kept = curve.set_index("epoch").loc[record["best_epoch"]]
-        axes[1].plot(record["best_epoch"] * record["steps_per_epoch"], kept["valid_mAP"],
+        axes[1].plot(record["best_epoch"] * record["steps_per_epoch"], kept_valid_map(record),
                      marker="*", ms=12, color=color)
     axes[0].set(xlabel="optimisation steps", ylabel="training loss (log scale)",
                 yscale="log")
@@ -511,12 +510,18 @@ def committed_training(rows: Sequence[Row], study: str, value: float | str, seed
     return None
 
 
+def kept_valid_map(record: Mapping[str, Any]) -> float:
+    """A training record's validation average mAP (%) at its kept epoch."""
+    return next(epoch["valid_mAP"] for epoch in record["curve"]
+                if epoch["epoch"] == record["best_epoch"])
+
+
 def training_numbers(record: Mapping[str, Any]) -> dict[str, Any]:
     """A training record's kept validation mAP and last training loss (2 decimals, text),
     its number of training queries, its kept and last epochs, cap and patience, and how
     it stopped."""
     curve = pd.DataFrame(record["curve"]).set_index("epoch")
-    return {"best_map": f"{curve.loc[record['best_epoch'], 'valid_mAP']:.2f}",
+    return {"best_map": f"{kept_valid_map(record):.2f}",
             "final_loss": f"{curve['loss_total'].iloc[-1]:.2f}",
             "queries": record["training_queries"],
             "epochs": f"{record['best_epoch']} of {len(curve)}",
@@ -640,8 +645,7 @@ def fidelity_training_table(grids: Mapping[str, Sequence[Row]]) -> pd.DataFrame:
         for point, name in zip(fidelity_points(rows), FIDELITY_NAMES.values(), strict=True):
             records = [entry["training"] for entry in point.get("per_seed") or []
                        if entry.get("training")]
-            kept = [next(epoch["valid_mAP"] for epoch in record["curve"]
-                         if epoch["epoch"] == record["best_epoch"]) for record in records]
+            kept = [kept_valid_map(record) for record in records]
             lines.append({
                 "profile": profile, "model": name, "seeds": len(records),
                 "kept epoch / epochs run": ", ".join(
