@@ -627,10 +627,11 @@ def fidelity_sentence(grids: Mapping[str, Sequence[Row]], metric: str = "mAP") -
         if difference is None:
             said.append(f"on {profile}, the committed grid holds no per-query values")
             continue
-        outcome = {"agrees": "higher, beyond the interval",
-                   "contradicts": "lower, beyond the interval",
-                   "unresolved": "no different beyond the interval"}[difference.verdict()]
-        said.append(f"on {profile}, following QD-DETR scores {outcome} "
+        outcome = {"agrees": "following QD-DETR scores higher, beyond the interval",
+                   "contradicts": "following QD-DETR scores lower, beyond the interval",
+                   "unresolved": "no difference is resolved: the interval holds zero"
+                   }[difference.verdict()]
+        said.append(f"on {profile}, {outcome} "
                     f"({metric} {now[metric]:.2f} against {before[metric]:.2f}, "
                     f"difference {difference.cell()})")
     return "; ".join(said)
