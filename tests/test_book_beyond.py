@@ -86,6 +86,14 @@ def test_the_features_reference_is_a_row_the_differences_read():
 def test_figures_have_labelled_axes():
     ax = book.plot_reliability([PAPER, AWARE])
     assert ax.get_xlabel().startswith("presence probability") and ax.get_legend()
+    # aware's pairs: present in [0.8, 1], absent in [0, 0.2], so every bin holds one kind:
+    # its gap is its pairs' mean distance from 1 (present) or 0 (absent), and the ECE is
+    # the mean distance over all pairs
+    pairs = np.concatenate([np.array(p["presence"]["any"]["pairs"])
+                            for p in AWARE["per_seed"]])
+    gap = np.concatenate([1 - pairs[:, 0], pairs[:, 1]]).mean()
+    labels = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert labels[2] == f"aware (absent 0.25) (ECE {gap:.3f})" and gap < 0.2
     ax = book.plot_sed_curves([PAPER, AWARE])
     assert ax.get_ylabel() == "frame F1 (test)"
 

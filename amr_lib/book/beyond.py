@@ -18,7 +18,7 @@ from amr_lib.experiments.beyond import auroc_of_pairs, f1_of_counts
 from amr_lib.experiments.controls import landings
 from amr_lib.experiments.evidence import Difference, bootstrap_statistic, paired_bootstrap
 from amr_lib.experiments.results import LiveCheck, live_check
-from amr_lib.presence import reliability_bins
+from amr_lib.presence import expected_calibration_error, reliability_bins
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from amr_lib.profiles import Profile
 
 Row = Mapping[str, Any]
-# the issue's targets, on the real-sounds test split
 # the issue's absolute bars, by measure: presence AUROC and landings on the queried event (%)
 TARGETS = {"auroc": 0.9, "lands": 85.0}
 
@@ -233,7 +232,8 @@ def features_table(rows: Sequence[Row], features: Mapping[str, Any]) -> pd.DataF
 def plot_reliability(rows: Sequence[Row], ax: Axes | None = None) -> Axes:
     """Reliability of each recipe's calibrated presence probability on its test pairs
     (absent texts of any class; all seeds pooled): the share of present pairs against the
-    mean probability per bin, the diagonal being perfect calibration."""
+    mean probability per bin, the diagonal being perfect calibration. The legend gives each
+    recipe's expected calibration error over the same pooled pairs and bins."""
     import matplotlib.pyplot as plt
 
     ax = ax or plt.subplots(figsize=(4.6, 4.2))[1]
@@ -244,8 +244,9 @@ def plot_reliability(rows: Sequence[Row], ax: Axes | None = None) -> Axes:
         probability = np.concatenate([pairs[:, 0], pairs[:, 1]])
         present = np.repeat([True, False], len(pairs))
         bins = reliability_bins(probability, present)
+        ece = expected_calibration_error(probability, present)
         ax.plot([b["probability"] for b in bins], [b["present"] for b in bins], "o-",
-                label=row_name(row), ms=4)
+                label=f"{row_name(row)} (ECE {ece:.3f})", ms=4)
     ax.set_xlabel("presence probability (bin mean)")
     ax.set_ylabel("share of pairs whose sound is there")
     ax.set_xlim(0, 1)
