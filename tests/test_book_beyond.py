@@ -117,12 +117,12 @@ def test_failure_cases_are_picked_by_rule():
              ask("d", "r2", (20, 25)), ask("e", "r3", (3, 8))]
     answers = [answer(asked[0], (10, 15), 0.6),     # lands on b's event
                answer(asked[1], (10, 15), 0.99),    # right
-               answer(asked[2], (20, 25), 0.8),     # lands on d's event: the most confident
-               answer(asked[3], (0, 4), 0.7),       # lands on c's event
+               answer(asked[2], (20, 25), 0.8),     # squarely on d's event, beats a's score
+               answer(asked[3], (0, 4), 0.9),       # on c's event, but IoU 0.8 only
                answer(asked[4], (0, 30), 0.95)]     # one-event recording: never "other"
-    assert book.most_confident_wrong_event(asked, answers) == 2
+    assert book.clearest_wrong_event(asked, answers) == 2
     right = [answer(a, a.relevant_windows[0], 0.5) for a in asked]
-    assert book.most_confident_wrong_event(asked, right) is None
+    assert book.clearest_wrong_event(asked, right) is None
     noise = np.random.default_rng(0).normal(0, 0.01, 8000 * 30)
     ax = book.plot_answer(noise, 8000, asked[2:4], "sound c",
                           answers[2].pred_relevant_windows)

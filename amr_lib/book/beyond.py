@@ -19,6 +19,7 @@ from amr_lib.experiments.controls import landings
 from amr_lib.experiments.evidence import Difference, bootstrap_statistic, paired_bootstrap
 from amr_lib.experiments.results import LiveCheck, live_check
 from amr_lib.presence import expected_calibration_error, reliability_bins
+from amr_lib.spans import temporal_iou
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -280,16 +281,23 @@ def most_confident_absent(top: np.ndarray, present: np.ndarray) -> int:
     return int(absent[np.argmax(np.asarray(top)[absent])])
 
 
-def most_confident_wrong_event(annotations: Sequence[MomentAnnotation],
-                               predictions: Sequence[MomentPrediction]) -> int | None:
+def clearest_wrong_event(annotations: Sequence[MomentAnnotation],
+                         predictions: Sequence[MomentPrediction]) -> int | None:
     """The index of the query whose top moment lands on *another* event of its recording
-    (:func:`~amr_lib.experiments.controls.landings`) with the highest score; ``None``
-    when no top moment does."""
+    (:func:`~amr_lib.experiments.controls.landings`) most squarely: the highest IoU with
+    that event (ties: the higher score); ``None`` when no top moment lands elsewhere."""
     outcomes = landings(annotations, predictions)
     wrong = [i for i, outcome in enumerate(outcomes) if outcome == "other"]
     if not wrong:
         return None
-    return max(wrong, key=lambda i: predictions[i].pred_relevant_windows[0, 2])
+
+    def squareness(i: int) -> tuple[float, float]:
+        top = predictions[i].pred_relevant_windows[0]
+        others = np.concatenate([a.relevant_windows for a in annotations
+                                 if a.vid == annotations[i].vid and a is not annotations[i]])
+        return float(temporal_iou(top[None, :2], others).max()), float(top[2])
+
+    return max(wrong, key=squareness)
 
 
 def plot_answer(audio: np.ndarray, sample_rate: int, events: Sequence[MomentAnnotation],
@@ -306,10 +314,12 @@ def plot_answer(audio: np.ndarray, sample_rate: int, events: Sequence[MomentAnno
     plot_spectrogram(audio, sample_rate, ax=ax, moments_xx=windows,
                      moment_label="true events")
     top = ax.get_ylim()[1]
-    for event in events:
-        for start, end in event.relevant_windows:
-            ax.text((start + end) / 2, top * 0.92, event.query, color="white",
-                    ha="center", va="top", fontsize=8)
+    # each event named at its start, one line lower than the event before: captions of
+    # neighbouring events would otherwise overlap
+    for line, event in enumerate(events):
+        for start, _ in event.relevant_windows:
+            ax.text(start, top * (0.94 - 0.08 * line), event.query, color="white",
+                    ha="left", va="top", fontsize=8, clip_on=True)
     for rank, (start, end, score) in enumerate(moments[:shown]):
         ax.axvspan(start, end, color="tab:orange", alpha=0.35 if rank == 0 else 0.15)
         ax.text(start, top * (0.08 + 0.1 * rank), f"{rank + 1}: {score:.2f}",
