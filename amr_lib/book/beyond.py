@@ -314,12 +314,15 @@ def plot_answer(audio: np.ndarray, sample_rate: int, events: Sequence[MomentAnno
     plot_spectrogram(audio, sample_rate, ax=ax, moments_xx=windows,
                      moment_label="true events")
     top = ax.get_ylim()[1]
-    # each event named at its start, one line lower than the event before: captions of
-    # neighbouring events would otherwise overlap
+    # each event named from its edge nearer the middle, one line lower than the event
+    # before: captions of neighbouring events would otherwise overlap or leave the axes
+    middle = len(audio) / sample_rate / 2
     for line, event in enumerate(events):
-        for start, _ in event.relevant_windows:
-            ax.text(start, top * (0.94 - 0.08 * line), event.query, color="white",
-                    ha="left", va="top", fontsize=8, clip_on=True)
+        for start, end in event.relevant_windows:
+            left = start < middle
+            ax.text(start if left else end, top * (0.94 - 0.08 * line), event.query,
+                    color="white", ha="left" if left else "right", va="top", fontsize=8,
+                    clip_on=True)
     for rank, (start, end, score) in enumerate(moments[:shown]):
         ax.axvspan(start, end, color="tab:orange", alpha=0.35 if rank == 0 else 0.15)
         ax.text(start, top * (0.08 + 0.1 * rank), f"{rank + 1}: {score:.2f}",
