@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from amr_lib.experiments.beyond import auroc_of_pairs, f1_of_counts
-from amr_lib.experiments.controls import landings
+from amr_lib.experiments.controls import landings, other_event_windows
 from amr_lib.experiments.evidence import Difference, bootstrap_statistic, paired_bootstrap
 from amr_lib.experiments.results import LiveCheck, live_check
 from amr_lib.presence import expected_calibration_error, reliability_bins
@@ -290,12 +290,11 @@ def clearest_wrong_event(annotations: Sequence[MomentAnnotation],
     wrong = [i for i, outcome in enumerate(outcomes) if outcome == "other"]
     if not wrong:
         return None
+    others = other_event_windows(annotations)
 
     def squareness(i: int) -> tuple[float, float]:
         top = predictions[i].pred_relevant_windows[0]
-        others = np.concatenate([a.relevant_windows for a in annotations
-                                 if a.vid == annotations[i].vid and a is not annotations[i]])
-        return float(temporal_iou(top[None, :2], others).max()), float(top[2])
+        return float(temporal_iou(top[None, :2], others[i]).max()), float(top[2])
 
     return max(wrong, key=squareness)
 

@@ -129,20 +129,27 @@ def several_events(annotations: Sequence[MomentAnnotation]) -> np.ndarray:
     return np.array([counts[a.vid] > 1 for a in annotations], dtype=bool)
 
 
+def other_event_windows(annotations: Sequence[MomentAnnotation]) -> list[np.ndarray]:
+    """Per annotation, in order: the ``(M, 2)`` windows of the *other* events of its
+    recording (``(0, 2)`` for a one-event recording)."""
+    by_vid: dict[str, list[MomentAnnotation]] = {}
+    for annotation in annotations:
+        by_vid.setdefault(annotation.vid, []).append(annotation)
+    windows = []
+    for annotation in annotations:
+        others = [a.relevant_windows for a in by_vid[annotation.vid] if a is not annotation]
+        windows.append(np.concatenate(others) if others else np.zeros((0, 2)))
+    return windows
+
+
 def landings(annotations: Sequence[MomentAnnotation],
              predictions: Sequence[MomentPrediction]) -> list[str]:
     """Where each query's top moment lies (:func:`top_moment_lands` against the other
     events of its recording), in annotation order."""
     by_qid = {p.qid: p for p in predictions}
-    by_vid: dict[str, list[MomentAnnotation]] = {}
-    for annotation in annotations:
-        by_vid.setdefault(annotation.vid, []).append(annotation)
-    outcomes = []
-    for annotation in annotations:
-        others = [a.relevant_windows for a in by_vid[annotation.vid] if a is not annotation]
-        other_windows = np.concatenate(others) if others else np.zeros((0, 2))
-        outcomes.append(top_moment_lands(by_qid[annotation.qid], annotation, other_windows))
-    return outcomes
+    return [top_moment_lands(by_qid[annotation.qid], annotation, others)
+            for annotation, others in zip(annotations, other_event_windows(annotations),
+                                          strict=True)]
 
 
 def lands_on_queried(annotations: Sequence[MomentAnnotation],
