@@ -63,6 +63,41 @@ def test_a_finished_grid_is_read_back_without_training(grid, tiny_experiment_cac
     assert rows == json.loads((grid / beyond.BEYOND).read_text())
 
 
+def test_a_point_of_other_numerics_is_read_back_only_when_asked(grid, tmp_path,
+                                                               tiny_experiment_cache,
+                                                               monkeypatch):
+    """A grid that goes on on another kind of machine: by default its points are made
+    again (they would not repeat here), with any_numerics they are read back, each with
+    the fingerprint that made it."""
+    import shutil
+
+    from amr_lib.profiles import load_profile
+
+    use_tiny_experiment(monkeypatch, tiny_experiment_cache)
+    moved = tmp_path / "moved"
+    shutil.copytree(grid, moved)
+    for path in [*(moved / beyond.POINTS).glob("*.json"), moved / beyond.FEATURES]:
+        stored = json.loads(path.read_text())
+        path.write_text(json.dumps({**stored, "numerics": "another machine"}))
+
+    class Trained(Exception):
+        pass
+
+    def refuse(*args, **kwargs):
+        raise Trained
+
+    monkeypatch.setattr(beyond, "train_profile", refuse)
+    monkeypatch.setattr(beyond, "prepare", lambda *a, **k: pytest.fail("extracted"))
+    profile = load_profile("quick")
+    with pytest.raises(Trained):
+        beyond.run_beyond(profile, 1, moved, ["paper", "aware"])
+    rows = beyond.run_beyond(profile, 1, moved, ["paper", "aware"], any_numerics=True)
+    assert [p["numerics"] for row in rows for p in row["per_seed"]] == ["another machine"] * 2
+    assert [p["presence"] for row in rows for p in row["per_seed"]] == [
+        p["presence"] for row in json.loads((grid / beyond.BEYOND).read_text())
+        for p in row["per_seed"]]
+
+
 def test_the_features_reference_scores_the_recipes_pairs_by_the_best_window(
         grid, tiny_experiment_cache, monkeypatch):
     from amr_lib.baseline import frame_similarity, split_similarities

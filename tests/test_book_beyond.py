@@ -151,6 +151,12 @@ def test_a_live_point_is_checked_against_its_committed_seed():
         book.live_point_check([PAPER, AWARE], moved, provenance, profile).require()
     with pytest.raises(KeyError, match="no aware point of seed 7"):
         book.live_point_check([PAPER, AWARE], {**live, "seed": 7}, provenance, profile)
+    # a point of a grid that spans machines is judged by the numerics that made it
+    foreign = {**AWARE, "per_seed": [{**p, "numerics": "another machine"}
+                                     for p in AWARE["per_seed"]]}
+    check = book.live_point_check([PAPER, foreign], live, provenance, profile)
+    assert not check.comparable and check.committed_numerics == "another machine"
+    book.live_point_check([PAPER, foreign], moved, provenance, profile).require()
 
 
 def test_the_refusal_table_averages_the_stored_threshold_shares():

@@ -104,7 +104,8 @@ def live_point_check(rows: Sequence[Row], point: Row, provenance: Mapping[str, A
     point of its recipe, absent share and seed (exact under the same numerics and
     profile definition; see :class:`~amr_lib.experiments.results.LiveCheck`). The live
     point must be made in a fresh output folder: one that holds the committed point
-    would return it unchanged."""
+    would return it unchanged. The committed point is judged by the numerics that made
+    it (its own ``numerics``, in a grid that spans machines), else the grid's."""
     name = point["recipe"]["name"]          # a point holds its recipe's switches
     row = next((r for r in rows if r["recipe"] == name
                 and r["absent_share"] == point["absent_share"]), None)
@@ -114,6 +115,8 @@ def live_point_check(rows: Sequence[Row], point: Row, provenance: Mapping[str, A
         raise KeyError(f"the committed grid holds no {name} point of seed "
                        f"{point['seed']} (absent share {point['absent_share']})")
     seed = point["seed"]
+    if "numerics" in committed:
+        provenance = {**provenance, "numerics": {"fingerprint": committed["numerics"]}}
     return live_check(f"{row_name(row)}, seed {seed}", point_values(point),
                       {"per_seed": [{"seed": seed, **point_values(committed)}]}, provenance,
                       seed, metrics=tuple(MEASURES), profiles=[profile])

@@ -63,6 +63,10 @@ def register(commands: argparse._SubParsersAction) -> None:
                         type=_recipe_list, help="comma-separated recipes (default all)")
     beyond.add_argument("--absent-shares", type=numbers, default="0.25",
                         help="absent shares of the recipes with absent pairs (default 0.25)")
+    beyond.add_argument("--any-numerics", action="store_true",
+                        help="read back points of OUT/points made under another machine's "
+                             "numerics (each keeps its own fingerprint): for a grid that "
+                             "goes on on another kind of machine")
     beyond.set_defaults(handler=_beyond)
 
     board = experiments.add_parser(
@@ -187,10 +191,11 @@ def _beyond(args: argparse.Namespace) -> int:
     command = " ".join(["amr experiment beyond", f"--profile {args.profile}",
                         f"--seeds {args.seeds}", f"--out {args.out}",
                         f"--recipes {','.join(args.recipes)}",
-                        f"--absent-shares {','.join(f'{v:g}' for v in args.absent_shares)}"])
+                        f"--absent-shares {','.join(f'{v:g}' for v in args.absent_shares)}",
+                        *(["--any-numerics"] if args.any_numerics else [])])
     rows = _recorded(command, args.out, lambda: run_beyond(
         load_profile(args.profile), args.seeds, args.out, args.recipes, args.absent_shares,
-        args.device))
+        args.device, args.any_numerics))
     print(f"{'recipe':<14}{'share':>6}{'mAP':>8}{'AUROC':>8}{'hard':>8}{'SED F1':>8}")
     for row in rows:
         points = row["per_seed"]

@@ -26,8 +26,12 @@ the sliding-window baseline's signal before any moment model is trained: the ref
 for a presence score read from those features (not a ceiling: a trained head can pass it).
 
 Every point is written to ``OUT/points/`` as soon as it exists and read back when made
-under this machine's numerics, the profile's definition and the recipe's switches. Rows
-keep per-unit values: per query, per presence pair, per SED recording.
+under this machine's numerics, the profile's definition and the recipe's switches. A grid
+that outlives its machine may go on on a machine of other numerics (``any_numerics``): its
+points are then read back whatever numerics made them, each keeping its own fingerprint
+under ``numerics`` (a seed of another machine is as good a sample of the recipe as one of
+this machine, but only its own machine repeats it bit for bit). Rows keep per-unit values:
+per query, per presence pair, per SED recording.
 """
 
 from __future__ import annotations
@@ -80,13 +84,21 @@ def point_name(recipe: Recipe, share: float, seed: int) -> str:
     return f"{recipe.name}{share_part}_seed{seed}"
 
 
+def reusable(made: dict[str, Any], any_numerics: bool) -> dict[str, Any]:
+    """What a stored point must share with ``made`` to be read back: everything, or,
+    with ``any_numerics``, everything but the machine's numerics fingerprint."""
+    return {key: value for key, value in made.items()
+            if not (any_numerics and key == "numerics")}
+
+
 def recipe_point(profile: Profile, recipe: Recipe, share: float, seed: int, out: Path,
-                 device: str = "auto") -> dict[str, Any]:
+                 device: str = "auto", any_numerics: bool = False) -> dict[str, Any]:
     """One (recipe, absent share, seed) point (see the module docstring), read from
-    ``out/points/`` when made as now, else trained (or taken from the run cache)."""
+    ``out/points/`` when made as now (under any numerics with ``any_numerics``), else
+    trained (or taken from the run cache)."""
     made = {**point_made(profile), "recipe": recipe.to_json(share)}
     path = out / POINTS / f"{point_name(recipe, share, seed)}.json"
-    if (stored := stored_point(path, made)) is not None:
+    if (stored := stored_point(path, reusable(made, any_numerics))) is not None:
         return stored
     started = time.perf_counter()
     run = train_profile(profile, device, progress=False, seed=seed, recipe=recipe,
@@ -143,16 +155,18 @@ def scored_pairs(test, seed: int) -> dict[str, PresencePairs]:
             for case, hard in (("any", 0.0), ("hard", 1.0))}
 
 
-def features_presence(profile: Profile, out: Path) -> dict[str, Any] | None:
+def features_presence(profile: Profile, out: Path, any_numerics: bool = False
+                      ) -> dict[str, Any] | None:
     """What the profile's features tell before any moment model: per test pair of
     :func:`scored_pairs`, the highest cosine similarity between a window of the recording
     and the text in the feature encoder's joint audio-text space (the sliding-window
     baseline's curve), with its AUROC; ``None`` for an encoder without a joint
-    audio-text space. Read from ``out`` when made as now."""
+    audio-text space. Read from ``out`` when made as now (under any numerics with
+    ``any_numerics``)."""
     if profile.retrieval.encoder not in JOINT_SPACE_ENCODERS:
         return None
     made = point_made(profile)
-    if (stored := stored_point(out / FEATURES, made)) is not None:
+    if (stored := stored_point(out / FEATURES, reusable(made, any_numerics))) is not None:
         return stored
     prepared = prepare(profile, "test", feature_encoder(profile))
     test = prepared.tensors(classes=True)
@@ -244,11 +258,11 @@ def auroc_of_pairs(pairs: np.ndarray) -> float:
 
 def run_beyond(profile: Profile, seeds: int = 3, out_dir: str | Path = "beyond",
                recipes: Sequence[str] = tuple(RECIPES),
-               absent_shares: Sequence[float] = (ABSENT_SHARE,), device: str = "auto"
-               ) -> list[dict[str, Any]]:
+               absent_shares: Sequence[float] = (ABSENT_SHARE,), device: str = "auto",
+               any_numerics: bool = False) -> list[dict[str, Any]]:
     """Every point of ``recipes`` x ``absent_shares`` (recipes with absent pairs) x
     ``seeds``, written to ``out_dir/beyond.json`` (one row per recipe and share, its seeds'
-    points in ``per_seed``)."""
+    points in ``per_seed``); ``any_numerics``: see the module docstring."""
     if seeds < 1:
         raise ValueError(f"seeds must be at least 1, got {seeds}")
     check_classes(profile)          # every point reads classes: refuse Clotho before training
@@ -257,10 +271,11 @@ def run_beyond(profile: Profile, seeds: int = 3, out_dir: str | Path = "beyond",
     for name in recipes:
         recipe = RECIPES[name]
         for share in (absent_shares if recipe.absent else (None,)):
-            points = [recipe_point(profile, recipe, share or 0.0, seed, out, device)
+            points = [recipe_point(profile, recipe, share or 0.0, seed, out, device,
+                                   any_numerics)
                       for seed in range(profile.seed, profile.seed + seeds)]
             rows.append({"recipe": name, "absent_share": share, "profile": profile.name,
                          "n_seeds": seeds, "per_seed": points})
     write_json(out / BEYOND, rows)
-    features_presence(profile, out)
+    features_presence(profile, out, any_numerics)
     return rows
