@@ -166,3 +166,21 @@ def test_the_refusal_table_averages_the_stored_threshold_shares():
         for kept, refused in ((0.9, 0.8), (0.8, 0.6))]}]
     table = book.refusal_table(rows)
     assert table.loc["aware (absent 0.25)"].tolist() == [85.0, 70.0, 35.0]
+
+
+def test_a_running_grid_is_read_from_its_points(tmp_path):
+    """Rows of the points written so far, of the asked seeds, in the recipes' order."""
+    import json
+
+    def write(name, share, seed):
+        point = {"recipe": {"name": name}, "absent_share": share, "seed": seed}
+        share_part = "" if share is None else f"_s{share:g}"
+        (tmp_path / f"{name}{share_part}_seed{seed}.json").write_text(json.dumps(point))
+
+    for name, share, seed in [("aware", 0.25, 0), ("paper", None, 1), ("paper", None, 0),
+                              ("paper", None, 4), ("aware", 0.1, 0), ("presence", 0.25, 2)]:
+        write(name, share, seed)
+    rows = book.rows_from_points(tmp_path, range(3))
+    assert [(r["recipe"], r["absent_share"], r["n_seeds"]) for r in rows] == [
+        ("paper", None, 2), ("presence", 0.25, 1), ("aware", 0.1, 1), ("aware", 0.25, 1)]
+    assert [p["seed"] for p in rows[0]["per_seed"]] == [0, 1]      # seed 4 not asked

@@ -10,6 +10,7 @@ per-recording SED counts (an F1), resampled with the seeds.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -37,6 +38,28 @@ def row_name(row: Row) -> str:
     """``aware (absent 0.25)`` or ``paper``."""
     share = row["absent_share"]
     return row["recipe"] if share is None else f"{row['recipe']} (absent {share:g})"
+
+
+def rows_from_points(points: str | Path, seeds: Sequence[int]) -> list[dict[str, Any]]:
+    """The rows of a grid that is still running, from the points it has written so far
+    (``OUT/points/`` of :func:`~amr_lib.experiments.beyond.run_beyond`, committed under
+    ``grids/``): per recipe and absent share, in the recipes' order, its points of
+    ``seeds`` (``n_seeds`` says how many), shaped as the finished grid's ``beyond.json``."""
+    import json
+
+    from amr_lib.model.recipes import RECIPES
+
+    found: dict[tuple[str, float | None], list[dict[str, Any]]] = {}
+    for path in sorted(Path(points).glob("*.json")):
+        point = json.loads(path.read_text(encoding="utf-8"))
+        if point["seed"] in seeds:
+            key = (point["recipe"]["name"], point["absent_share"])
+            found.setdefault(key, []).append(point)
+    order = list(RECIPES)
+    return [{"recipe": name, "absent_share": share, "n_seeds": len(points),
+             "per_seed": sorted(points, key=lambda p: p["seed"])}
+            for (name, share), points in sorted(
+                found.items(), key=lambda item: (order.index(item[0][0]), item[0][1] or 0))]
 
 
 def query_values(row: Row, metric: str, several: bool = False) -> np.ndarray:
