@@ -18,7 +18,12 @@ from matplotlib.figure import Figure
 
 from amr_lib.baseline import BaselineParams, active_frames
 from amr_lib.book.pages import spread_cells
-from amr_lib.experiments.controls import Discrimination, top_ious, top_moment_lands
+from amr_lib.experiments.controls import (
+    Discrimination,
+    other_event_windows,
+    top_ious,
+    top_moment_lands,
+)
 from amr_lib.lighthouse_jsonl import MomentAnnotation, MomentPrediction
 from amr_lib.viz import plot_moments, plot_similarity_steps, plot_spectrogram
 
@@ -154,11 +159,8 @@ def other_windows(annotations: Sequence[MomentAnnotation],
 def where_top_lands(predictions: Sequence[MomentPrediction],
                     annotations: Sequence[MomentAnnotation], index: int) -> str:
     """"on the queried event", "on another event" or "on no event" for one query."""
-    annotation = annotations[index]
-    others = [o.relevant_windows for o in annotations
-              if o.vid == annotation.vid and o.qid != annotation.qid]
-    windows = np.concatenate(others) if others else np.zeros((0, 2))
-    return LANDING[top_moment_lands(predictions[index], annotation, windows)]
+    return LANDING[top_moment_lands(predictions[index], annotations[index],
+                                    other_event_windows(annotations)[index])]
 
 
 def quartile_rates(frame: pd.DataFrame, column: str, methods: Sequence[str]
