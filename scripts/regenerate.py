@@ -127,6 +127,9 @@ def is_current(study: Study, here: str) -> bool:
     made = json.loads(path.read_text(encoding="utf-8"))
     recorded = made.get("profiles") or {}
     return ((made.get("numerics") or {}).get("fingerprint") == here
+            # a grid that spans machines (--any-numerics) is current once all its points
+            # are this machine's
+            and made.get("point_numerics", [here]) == [here]
             and all(recorded.get(name) == profile_key(load_profile(name))
                     for name in study.profiles(list(TRANSFER_PROFILES))))
 

@@ -50,6 +50,8 @@ def test_each_recipe_has_its_point_with_per_unit_values(grid):
     assert rows[0]["per_seed"][0]["calibration"]["signals"] == ["top", "saliency"]
     provenance = json.loads((grid / "provenance.json").read_text())
     assert provenance["command"].startswith("amr experiment beyond --profile quick")
+    # every point made here: one fingerprint, this machine's
+    assert provenance["point_numerics"] == [provenance["numerics"]["fingerprint"]]
 
 
 def test_a_finished_grid_is_read_back_without_training(grid, tiny_experiment_cache,

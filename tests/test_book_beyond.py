@@ -169,18 +169,28 @@ def test_the_refusal_table_averages_the_stored_threshold_shares():
 
 
 def test_a_running_grid_is_read_from_its_points(tmp_path):
-    """Rows of the points written so far, of the asked seeds, in the recipes' order."""
+    """Rows of the points written so far, of the asked seeds and of the profile's and the
+    recipes' definitions as now, in the recipes' order."""
     import json
 
-    def write(name, share, seed):
-        point = {"recipe": {"name": name}, "absent_share": share, "seed": seed}
+    from amr_lib.model.recipes import RECIPES
+    from amr_lib.profiles import load_profile, profile_key
+
+    profile = load_profile("quick")
+
+    def write(name, share, seed, key=None, switches=None):
+        point = {"recipe": switches or RECIPES[name].to_json(share or 0.0),
+                 "absent_share": share, "seed": seed,
+                 "profile": key or profile_key(profile)}
         share_part = "" if share is None else f"_s{share:g}"
         (tmp_path / f"{name}{share_part}_seed{seed}.json").write_text(json.dumps(point))
 
     for name, share, seed in [("aware", 0.25, 0), ("paper", None, 1), ("paper", None, 0),
                               ("paper", None, 4), ("aware", 0.1, 0), ("presence", 0.25, 2)]:
         write(name, share, seed)
-    rows = book.rows_from_points(tmp_path, range(3))
+    write("class-aware", 0.25, 0, key="an older definition")
+    write("in-recording", None, 1, switches={"name": "in-recording", "loss": "older"})
+    rows = book.rows_from_points(tmp_path, profile, range(3))
     assert [(r["recipe"], r["absent_share"], r["n_seeds"]) for r in rows] == [
         ("paper", None, 2), ("presence", 0.25, 1), ("aware", 0.1, 1), ("aware", 0.25, 1)]
     assert [p["seed"] for p in rows[0]["per_seed"]] == [0, 1]      # seed 4 not asked

@@ -78,6 +78,14 @@ def test_made_by_names_command_commit_machine_and_time_without_paths():
     fingerprinted = {**numerics, "fingerprint": "03cb7ff9814fbdac"}
     assert made_by({**MADE, "numerics": fingerprinted}).endswith(
         "AVX512 kernels, numerics 03cb7ff9814fbdac)")
+    # a grid that spans machines names the numerics its points were made under
+    assert made_by({**MADE, "numerics": fingerprinted,
+                    "point_numerics": ["03cb7ff9814fbdac"]}).endswith("numerics 03cb7ff9814fbdac)")
+    spans = made_by({**MADE, "numerics": fingerprinted,
+                     "point_numerics": ["03cb7ff9814fbdac", "7a6ae94139584676"]})
+    assert spans.endswith("its points made under numerics 03cb7ff9814fbdac, "
+                          "7a6ae94139584676)")
+    assert all(len(row) <= 72 for row in spans.splitlines())
     long = {**MADE, "command": MADE["command"] + " --studies window,data --windows 1,4,7"
             + " --data-scales 0.125,0.25,0.5,1,2"}
     command = made_by(long, width=40).split("\n(")[0]

@@ -62,3 +62,17 @@ def test_a_share_study_writes_into_its_grid_folder_and_keeps_its_own_result(rege
     shares = study(regenerate, "beyond_shares_quick")
     assert shares.folder == study(regenerate, "beyond_quick").name
     assert shares.committed_provenance().parent.name == "beyond_shares_quick"
+
+
+def test_a_grid_of_several_machines_is_current_once_all_its_points_are_here(regenerate):
+    name = "beyond_real-sounds"
+    commit(regenerate, name, "abc", profile_definitions())
+    folder = study(regenerate, name).committed_provenance().parent
+    for extra in study(regenerate, name).extras:
+        (folder / extra).write_text("{}")
+    assert regenerate.is_current(study(regenerate, name), "abc")
+    made = json.loads(study(regenerate, name).committed_provenance().read_text())
+    for points, current in ((["abc"], True), (["abc", "def"], False), (["def"], False)):
+        study(regenerate, name).committed_provenance().write_text(
+            json.dumps({**made, "point_numerics": points}))
+        assert regenerate.is_current(study(regenerate, name), "abc") is current

@@ -40,24 +40,29 @@ def row_name(row: Row) -> str:
     return row["recipe"] if share is None else f"{row['recipe']} (absent {share:g})"
 
 
-def rows_from_points(points: str | Path, seeds: Sequence[int]) -> list[dict[str, Any]]:
+def rows_from_points(folder: str | Path, profile: Profile, seeds: Sequence[int]
+                     ) -> list[dict[str, Any]]:
     """The rows of a grid that is still running, from the points it has written so far
     (``OUT/points/`` of :func:`~amr_lib.experiments.beyond.run_beyond`, committed under
     ``grids/``): per recipe and absent share, in the recipes' order, its points of
-    ``seeds`` (``n_seeds`` says how many), shaped as the finished grid's ``beyond.json``."""
+    ``seeds`` (``n_seeds`` says how many), shaped as the finished grid's ``beyond.json``.
+    Only points the grid would read back are shown: made under ``profile``'s definition
+    and the recipe's switches as the code defines them now (under any numerics)."""
     import json
 
     from amr_lib.model.recipes import RECIPES
+    from amr_lib.profiles import profile_key
 
     found: dict[tuple[str, float | None], list[dict[str, Any]]] = {}
-    for path in sorted(Path(points).glob("*.json")):
+    for path in sorted(Path(folder).glob("*.json")):
         point = json.loads(path.read_text(encoding="utf-8"))
-        if point["seed"] in seeds:
-            key = (point["recipe"]["name"], point["absent_share"])
-            found.setdefault(key, []).append(point)
+        name, share = point["recipe"]["name"], point["absent_share"]
+        if (point["seed"] in seeds and point["profile"] == profile_key(profile)
+                and point["recipe"] == RECIPES[name].to_json(share or 0.0)):
+            found.setdefault((name, share), []).append(point)
     order = list(RECIPES)
-    return [{"recipe": name, "absent_share": share, "n_seeds": len(points),
-             "per_seed": sorted(points, key=lambda p: p["seed"])}
+    return [{"recipe": name, "absent_share": share, "profile": profile.name,
+             "n_seeds": len(points), "per_seed": sorted(points, key=lambda p: p["seed"])}
             for (name, share), points in sorted(
                 found.items(), key=lambda item: (order.index(item[0][0]), item[0][1] or 0))]
 

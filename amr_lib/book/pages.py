@@ -100,6 +100,9 @@ def made_by(provenance: Mapping[str, Any], width: int = COMMAND_WIDTH) -> str:
                if numerics else "")
     if numerics and numerics.get("fingerprint"):   # recorded since issue 24
         kernels += f", numerics {numerics['fingerprint']}"
+    points = provenance.get("point_numerics")      # a grid that spans machines
+    if points and points != [(numerics or {}).get("fingerprint")]:
+        kernels += f";\n its points made under numerics {', '.join(points)}"
     return (wrap_command(re.split(r" (?=--)", command), width)      # options stay whole
             + f"\n(commit {provenance['commit'][:10]}, {provenance['date']}{took},"
             + f"\n {provenance['machine']}{kernels})")

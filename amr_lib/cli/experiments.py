@@ -155,14 +155,16 @@ def register(commands: argparse._SubParsersAction) -> None:
     transfer.set_defaults(handler=_transfer)
 
 
-def _recorded(command: str, out: str, run: Callable[[], Any]) -> Any:
-    """Run a study, then write ``OUT/provenance.json``:
-    the command with its options, the commit, the machine and the time it took."""
+def _recorded(command: str, out: str, run: Callable[[], Any],
+              details: Callable[[Any], dict[str, Any]] | None = None) -> Any:
+    """Run a study, then write ``OUT/provenance.json``: the command with its options, the
+    commit, the machine and the time it took (and ``details`` of the result, if given)."""
     from amr_lib.experiments.results import PROVENANCE, provenance, write_json
 
     started = time.perf_counter()
     result = run()
-    write_json(Path(out) / PROVENANCE, provenance(command, time.perf_counter() - started))
+    made = provenance(command, time.perf_counter() - started)
+    write_json(Path(out) / PROVENANCE, made | (details(result) if details else {}))
     return result
 
 
@@ -182,6 +184,13 @@ def _recipe_list(text: str) -> list[str]:
     return _chosen(text, tuple(RECIPES), "recipes")
 
 
+def point_numerics(rows: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """The numerics fingerprints the grid's points were made under (several when the grid
+    went on on another kind of machine, ``--any-numerics``)."""
+    return {"point_numerics": sorted({point["numerics"] for row in rows
+                                      for point in row["per_seed"]})}
+
+
 def _beyond(args: argparse.Namespace) -> int:
     from amr_lib.config import resolve_device
     from amr_lib.experiments.beyond import BEYOND, run_beyond
@@ -195,7 +204,7 @@ def _beyond(args: argparse.Namespace) -> int:
                         *(["--any-numerics"] if args.any_numerics else [])])
     rows = _recorded(command, args.out, lambda: run_beyond(
         load_profile(args.profile), args.seeds, args.out, args.recipes, args.absent_shares,
-        args.device, args.any_numerics))
+        args.device, args.any_numerics), details=point_numerics)
     print(f"{'recipe':<14}{'share':>6}{'mAP':>8}{'AUROC':>8}{'hard':>8}{'SED F1':>8}")
     for row in rows:
         points = row["per_seed"]
