@@ -5,7 +5,10 @@ book/data (with its provenance beside it), and the scoreboard is rebuilt after e
 A study whose committed provenance already carries this machine's numerics fingerprint and
 the current definitions of the profiles it reads is skipped, and every study resumes from the
 cache and from its output folder, so a regeneration of several CPU hours spans sessions: run
-the same command again.
+the same command again. The beyond-the-paper grids take CPU days and run with
+``--any-numerics``: they keep points made on another kind of machine (each with its own
+fingerprint, listed as ``point_numerics`` in the provenance), and count as current once
+every point is this machine's.
 
     python scripts/regenerate.py                    # every study, cheapest first
     python scripts/regenerate.py --only sed table1_quick --runs /work/runs/regen
