@@ -9,16 +9,18 @@ per-recording SED counts (an F1), resampled with the seeds.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from amr_lib.experiments.beyond import auroc_of_pairs, f1_of_counts
+from amr_lib.experiments.beyond import auroc_of_pairs, f1_of_counts, point_key, reusable
 from amr_lib.experiments.controls import landings, other_event_windows
 from amr_lib.experiments.evidence import Difference, bootstrap_statistic, paired_bootstrap
-from amr_lib.experiments.results import LiveCheck, live_check
+from amr_lib.experiments.results import LiveCheck, live_check, stored_point
+from amr_lib.model.recipes import RECIPES
 from amr_lib.presence import expected_calibration_error, reliability_bins
 from amr_lib.spans import temporal_iou
 
@@ -48,17 +50,13 @@ def rows_from_points(folder: str | Path, profile: Profile, seeds: Sequence[int]
     ``seeds`` (``n_seeds`` says how many), shaped as the finished grid's ``beyond.json``.
     Only points the grid would read back are shown: made under ``profile``'s definition
     and the recipe's switches as the code defines them now (under any numerics)."""
-    import json
-
-    from amr_lib.model.recipes import RECIPES
-    from amr_lib.profiles import profile_key
 
     found: dict[tuple[str, float | None], list[dict[str, Any]]] = {}
     for path in sorted(Path(folder).glob("*.json")):
         point = json.loads(path.read_text(encoding="utf-8"))
         name, share = point["recipe"]["name"], point["absent_share"]
-        if (point["seed"] in seeds and point["profile"] == profile_key(profile)
-                and point["recipe"] == RECIPES[name].to_json(share or 0.0)):
+        key = reusable(point_key(profile, RECIPES[name], share or 0.0), any_numerics=True)
+        if point["seed"] in seeds and stored_point(path, key) is not None:
             found.setdefault((name, share), []).append(point)
     order = list(RECIPES)
     return [{"recipe": name, "absent_share": share, "profile": profile.name,

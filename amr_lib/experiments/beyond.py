@@ -84,6 +84,12 @@ def point_name(recipe: Recipe, share: float, seed: int) -> str:
     return f"{recipe.name}{share_part}_seed{seed}"
 
 
+def point_key(profile: Profile, recipe: Recipe, share: float) -> dict[str, Any]:
+    """What a point is keyed and found by: this machine's numerics, the profile's
+    definition and the recipe's switches at its absent share."""
+    return {**point_made(profile), "recipe": recipe.to_json(share)}
+
+
 def reusable(made: dict[str, Any], any_numerics: bool) -> dict[str, Any]:
     """What a stored point must share with ``made`` to be read back: everything, or,
     with ``any_numerics``, everything but the machine's numerics fingerprint."""
@@ -96,7 +102,7 @@ def recipe_point(profile: Profile, recipe: Recipe, share: float, seed: int, out:
     """One (recipe, absent share, seed) point (see the module docstring), read from
     ``out/points/`` when made as now (under any numerics with ``any_numerics``), else
     trained (or taken from the run cache)."""
-    made = {**point_made(profile), "recipe": recipe.to_json(share)}
+    made = point_key(profile, recipe, share)
     path = out / POINTS / f"{point_name(recipe, share, seed)}.json"
     if (stored := stored_point(path, reusable(made, any_numerics))) is not None:
         return stored
