@@ -10,6 +10,7 @@ import pytest
 from conftest import use_tiny_experiment
 
 from amr_lib.experiments import beyond
+from amr_lib.model.recipes import RECIPES
 
 
 @pytest.fixture(scope="module")
@@ -82,17 +83,19 @@ def test_a_point_of_other_numerics_is_read_back_only_when_asked(grid, tmp_path,
         stored = json.loads(path.read_text())
         path.write_text(json.dumps({**stored, "numerics": "another machine"}))
 
-    class Trained(Exception):
+    class MadeAgain(Exception):
         pass
 
     def refuse(*args, **kwargs):
-        raise Trained
+        raise MadeAgain
 
     monkeypatch.setattr(beyond, "train_profile", refuse)
-    monkeypatch.setattr(beyond, "prepare", lambda *a, **k: pytest.fail("extracted"))
+    monkeypatch.setattr(beyond, "prepare", refuse)
     profile = load_profile("quick")
-    with pytest.raises(Trained):
-        beyond.run_beyond(profile, 1, moved, ["paper", "aware"])
+    with pytest.raises(MadeAgain):          # the features' reference
+        beyond.features_presence(profile, moved)
+    with pytest.raises(MadeAgain):          # a point
+        beyond.recipe_point(profile, RECIPES["paper"], 0.0, profile.seed, moved)
     rows = beyond.run_beyond(profile, 1, moved, ["paper", "aware"], any_numerics=True)
     assert [p["numerics"] for row in rows for p in row["per_seed"]] == ["another machine"] * 2
     assert [p["presence"] for row in rows for p in row["per_seed"]] == [

@@ -194,3 +194,50 @@ def test_a_running_grid_is_read_from_its_points(tmp_path):
     assert [(r["recipe"], r["absent_share"], r["n_seeds"]) for r in rows] == [
         ("paper", None, 2), ("presence", 0.25, 1), ("aware", 0.1, 1), ("aware", 0.25, 1)]
     assert [p["seed"] for p in rows[0]["per_seed"]] == [0, 1]      # seed 4 not asked
+
+
+def test_a_grid_is_shown_as_far_as_it_has_gone(tmp_path, monkeypatch):
+    """While it runs, the grid's points and features' reference under ``grids/``; once
+    committed under ``book/data``, that (and not the points); a grid with neither is an
+    error that names the folder."""
+    import json
+
+    from amr_lib.experiments.beyond import point_key, reusable
+    from amr_lib.model.recipes import RECIPES
+    from amr_lib.profiles import load_profile
+
+    profile = load_profile("quick")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "book" / "data").mkdir(parents=True)
+    grid = tmp_path / "grids" / "beyond_quick"
+    (grid / "points").mkdir(parents=True)
+    with pytest.raises(FileNotFoundError, match="beyond_quick"):
+        book.grid_so_far("beyond_quick", profile)
+
+    features = {"any": {"auroc": 0.7}, "hard": {"auroc": 0.6}}
+    (grid / "features_presence.json").write_text(json.dumps(features))
+    for name, share, seed in [("paper", None, 0), ("paper", None, 1), ("aware", 0.25, 0),
+                              ("aware", 0.5, 0)]:
+        key = reusable(point_key(profile, RECIPES[name], share or 0.0), any_numerics=True)
+        point = {**key, "absent_share": share, "seed": seed}
+        share_part = "" if share is None else f"_s{share:g}"
+        (grid / "points" / f"{name}{share_part}_seed{seed}.json").write_text(
+            json.dumps(point))
+    running = book.grid_so_far("beyond_quick", profile)
+    assert [(r["recipe"], r["n_seeds"]) for r in running.rows] == [("paper", 2), ("aware", 1)]
+    assert running.features == features and running.made_by is None
+    assert running.state == ("still running: 3 of 15 points (paper: 2 of 3 seeds, "
+                             "aware (absent 0.25): 1 of 3 seeds)")
+
+    done = tmp_path / "book" / "data" / "beyond_quick"
+    done.mkdir()
+    (done / "beyond.json").write_text(json.dumps([PAPER, AWARE]))
+    (done / "provenance.json").write_text(json.dumps(
+        {"command": "amr experiment beyond", "commit": "0" * 40, "date": "2026-12-07",
+         "machine": "a test"}))
+    with pytest.raises(FileNotFoundError, match=r"features_presence\.json"):
+        book.grid_so_far("beyond_quick", profile)
+    (done / "features_presence.json").write_text(json.dumps(features))
+    complete = book.grid_so_far("beyond_quick", profile)
+    assert [r["recipe"] for r in complete.rows] == ["paper", "aware"]
+    assert complete.state == "complete (3 seeds per recipe)" and complete.made_by

@@ -11,17 +11,27 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from amr_lib.experiments.beyond import auroc_of_pairs, f1_of_counts, point_key, reusable
+from amr_lib.book.pages import committed, data_dir
+from amr_lib.experiments.beyond import (
+    BEYOND,
+    FEATURES,
+    POINTS,
+    auroc_of_pairs,
+    f1_of_counts,
+    point_key,
+    reusable,
+)
 from amr_lib.experiments.controls import landings, other_event_windows
 from amr_lib.experiments.evidence import Difference, bootstrap_statistic, paired_bootstrap
 from amr_lib.experiments.results import LiveCheck, live_check, stored_point
 from amr_lib.model.recipes import RECIPES
-from amr_lib.presence import expected_calibration_error, reliability_bins
+from amr_lib.presence import ABSENT_SHARE, expected_calibration_error, reliability_bins
 from amr_lib.spans import temporal_iou
 
 if TYPE_CHECKING:
@@ -63,6 +73,45 @@ def rows_from_points(folder: str | Path, profile: Profile, seeds: Sequence[int]
              "n_seeds": len(points), "per_seed": sorted(points, key=lambda p: p["seed"])}
             for (name, share), points in sorted(
                 found.items(), key=lambda item: (order.index(item[0][0]), item[0][1] or 0))]
+
+
+@dataclass(frozen=True)
+class GridSoFar:
+    """A beyond grid as far as it has gone: its rows, its features' reference, a phrase
+    saying how complete it is, and, once complete, the command that made it."""
+
+    rows: list[Row]
+    features: dict[str, Any]
+    state: str
+    made_by: str | None
+
+
+def grid_so_far(target: str, profile: Profile, seeds: int = 3,
+                share: float = ABSENT_SHARE) -> GridSoFar:
+    """The committed grid ``book/data/<target>/`` when it is complete, else what the grid
+    still running has written under ``grids/<target>/`` (its points of the first
+    ``seeds`` seeds, recipes with absent pairs at ``share`` only, and its features'
+    reference): a grid of CPU days spans sessions, and the book shows it as it stands."""
+    done = committed(f"{target}/{BEYOND}")
+    if done is not None:
+        features = committed(f"{target}/{FEATURES}")
+        if features is None:
+            raise FileNotFoundError(f"{done.path.parent}: no {FEATURES} beside {BEYOND}")
+        return GridSoFar(done.value, features.value, f"complete ({seeds} seeds per recipe)",
+                         done.made_by)
+    grid = data_dir().parents[1] / "grids" / target
+    asked = range(profile.seed, profile.seed + seeds)
+    rows = [row for row in rows_from_points(grid / POINTS, profile, asked)
+            if row["absent_share"] in (None, share)]
+    made = sum(row["n_seeds"] for row in rows)
+    state = (f"still running: {made} of {seeds * len(RECIPES)} points ("
+             + ", ".join(f"{row_name(row)}: {row['n_seeds']} of {seeds} seeds"
+                         for row in rows) + ")")
+    features = grid / FEATURES
+    if not features.is_file():
+        raise FileNotFoundError(f"{grid}: neither a complete grid in book/data/{target} "
+                                f"nor a running one's {FEATURES}")
+    return GridSoFar(rows, json.loads(features.read_text(encoding="utf-8")), state, None)
 
 
 def query_values(row: Row, metric: str, several: bool = False) -> np.ndarray:

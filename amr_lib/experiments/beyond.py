@@ -273,6 +273,7 @@ def run_beyond(profile: Profile, seeds: int = 3, out_dir: str | Path = "beyond",
         raise ValueError(f"seeds must be at least 1, got {seeds}")
     check_classes(profile)          # every point reads classes: refuse Clotho before training
     out = Path(out_dir)
+    features_presence(profile, out, any_numerics)   # first: a running grid shows it
     rows = []
     for name in recipes:
         recipe = RECIPES[name]
@@ -283,5 +284,4 @@ def run_beyond(profile: Profile, seeds: int = 3, out_dir: str | Path = "beyond",
             rows.append({"recipe": name, "absent_share": share, "profile": profile.name,
                          "n_seeds": seeds, "per_seed": points})
     write_json(out / BEYOND, rows)
-    features_presence(profile, out, any_numerics)
     return rows
