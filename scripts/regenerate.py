@@ -6,9 +6,10 @@ A study whose committed provenance already carries this machine's numerics finge
 the current definitions of the profiles it reads is skipped, and every study resumes from the
 cache and from its output folder, so a regeneration of several CPU hours spans sessions: run
 the same command again. The beyond-the-paper grids take CPU days and run with
-``--any-numerics``: they keep points made on another kind of machine (each with its own
-fingerprint, listed as ``point_numerics`` in the provenance), and count as current once
-every point is this machine's.
+``--any-numerics``: a finished grid of another kind of machine is read back whole (its
+fingerprint listed as ``point_numerics`` in the provenance), and counts as current once
+its points are this machine's; an unfinished one is finished under this machine's numerics
+alone (a machine's numerics train its own contrastive encoder, so a grid is never mixed).
 
     python scripts/regenerate.py                    # every study, cheapest first
     python scripts/regenerate.py --only sed table1_quick --runs /work/runs/regen
@@ -86,7 +87,7 @@ STUDIES = (
     Study("transfer", ("transfer", "--seeds", "3"), "transfer.json", "transfer.json"),
     # beyond the paper: each recipe against AM-DETR as published (its paper arm is Table I's
     # runs, reused from the run cache when this machine has them). These grids take CPU
-    # days and span machines: a point keeps the numerics that made it (--any-numerics)
+    # days: a finished one of another machine is read back whole (--any-numerics)
     Study("beyond_quick", ("beyond", "--profile", "quick", "--seeds", "3", "--any-numerics"),
           "beyond.json", "beyond_quick", extras=BEYOND_EXTRAS),
     Study("beyond_real-sounds", ("beyond", "--profile", "real-sounds", "--seeds", "3",
@@ -95,12 +96,12 @@ STUDIES = (
     # absent-pair training must not collapse present queries at any share: aware at a
     # range of shares against the published model, one seed each (a collapse is tens of
     # points, far beyond one seed's spread; the runs take 15-20 min on quick, 45-60 on real
-    # sounds)
+    # sounds). On quick in a folder of its own: its points come from one machine, and the
+    # finished main grid (of another) stays whole
     Study("beyond_shares_quick", ("beyond", "--profile", "quick", "--seeds", "1", "--recipes",
                                   "paper,aware", "--absent-shares", "0.1,0.25,0.5",
                                   "--any-numerics"),
-          "beyond.json", "beyond_shares_quick", folder="beyond_quick",
-          extras=BEYOND_EXTRAS),
+          "beyond.json", "beyond_shares_quick", extras=BEYOND_EXTRAS),
     Study("beyond_shares_real-sounds", ("beyond", "--profile", "real-sounds", "--seeds", "1",
                                         "--recipes", "paper,aware", "--absent-shares",
                                         "0.1,0.25,0.5", "--any-numerics"),

@@ -69,9 +69,10 @@ def test_a_finished_grid_is_read_back_without_training(grid, tiny_experiment_cac
 def test_a_point_of_other_numerics_is_read_back_only_when_asked(grid, tmp_path,
                                                                tiny_experiment_cache,
                                                                monkeypatch):
-    """A grid that goes on on another kind of machine: by default its points are made
-    again (they would not repeat here), with any_numerics they are read back, each with
-    the fingerprint that made it."""
+    """A finished grid of another kind of machine: by default its points are made again
+    (they would not repeat here), with any_numerics they are read back, each with the
+    fingerprint that made it; an unfinished or mixed one is finished under this machine's
+    numerics, never mixed."""
     import shutil
 
     from amr_lib.profiles import load_profile
@@ -101,6 +102,18 @@ def test_a_point_of_other_numerics_is_read_back_only_when_asked(grid, tmp_path,
     assert [p["presence"] for row in rows for p in row["per_seed"]] == [
         p["presence"] for row in json.loads((grid / beyond.BEYOND).read_text())
         for p in row["per_seed"]]
+
+    # never mixed: a grid with a point missing, or of two numerics, is finished here whole
+    plan = [(RECIPES["paper"], 0.0, profile.seed), (RECIPES["aware"], 0.25, profile.seed)]
+    assert beyond.one_numerics(profile, plan, moved) == "another machine"
+    aware = moved / beyond.POINTS / "aware_s0.25_seed0.json"
+    stored = json.loads(aware.read_text())
+    aware.write_text(json.dumps({**stored, "numerics": "a third machine"}))
+    assert beyond.one_numerics(profile, plan, moved) is None
+    aware.unlink()
+    assert beyond.one_numerics(profile, plan, moved) is None
+    with pytest.raises(MadeAgain):
+        beyond.run_beyond(profile, 1, moved, ["paper", "aware"], any_numerics=True)
 
 
 def test_the_features_reference_scores_the_recipes_pairs_by_the_best_window(

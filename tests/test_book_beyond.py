@@ -169,8 +169,8 @@ def test_the_refusal_table_averages_the_stored_threshold_shares():
 
 
 def test_a_running_grid_is_read_from_its_points(tmp_path):
-    """Rows of the points written so far, of the asked seeds and of the profile's and the
-    recipes' definitions as now, in the recipes' order."""
+    """Rows of the points written so far, of the asked seeds, the asked numerics and the
+    profile's and the recipes' definitions as now, in the recipes' order."""
     import json
 
     from amr_lib.model.recipes import RECIPES
@@ -178,9 +178,9 @@ def test_a_running_grid_is_read_from_its_points(tmp_path):
 
     profile = load_profile("quick")
 
-    def write(name, share, seed, key=None, switches=None):
+    def write(name, share, seed, key=None, switches=None, numerics="machine A"):
         point = {"recipe": switches or RECIPES[name].to_json(share or 0.0),
-                 "absent_share": share, "seed": seed,
+                 "absent_share": share, "seed": seed, "numerics": numerics,
                  "profile": key or profile_key(profile)}
         share_part = "" if share is None else f"_s{share:g}"
         (tmp_path / f"{name}{share_part}_seed{seed}.json").write_text(json.dumps(point))
@@ -190,10 +190,12 @@ def test_a_running_grid_is_read_from_its_points(tmp_path):
         write(name, share, seed)
     write("class-aware", 0.25, 0, key="an older definition")
     write("in-recording", None, 1, switches={"name": "in-recording", "loss": "older"})
-    rows = book.rows_from_points(tmp_path, profile, range(3))
+    write("presence", 0.25, 0, numerics="machine B")     # to be remade under A's
+    rows = book.rows_from_points(tmp_path, profile, range(3), "machine A")
     assert [(r["recipe"], r["absent_share"], r["n_seeds"]) for r in rows] == [
         ("paper", None, 2), ("presence", 0.25, 1), ("aware", 0.1, 1), ("aware", 0.25, 1)]
     assert [p["seed"] for p in rows[0]["per_seed"]] == [0, 1]      # seed 4 not asked
+    assert [p["seed"] for p in rows[1]["per_seed"]] == [2]
 
 
 def test_a_grid_is_shown_as_far_as_it_has_gone(tmp_path, monkeypatch):
@@ -202,7 +204,7 @@ def test_a_grid_is_shown_as_far_as_it_has_gone(tmp_path, monkeypatch):
     error that names the folder."""
     import json
 
-    from amr_lib.experiments.beyond import point_key, reusable
+    from amr_lib.experiments.beyond import point_key
     from amr_lib.model.recipes import RECIPES
     from amr_lib.profiles import load_profile
 
@@ -214,18 +216,26 @@ def test_a_grid_is_shown_as_far_as_it_has_gone(tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError, match="beyond_quick"):
         book.grid_so_far("beyond_quick", profile)
 
-    features = {"any": {"auroc": 0.7}, "hard": {"auroc": 0.6}}
+    features = {"numerics": "machine A", "any": {"auroc": 0.7}, "hard": {"auroc": 0.6}}
     (grid / "features_presence.json").write_text(json.dumps(features))
-    for name, share, seed in [("paper", None, 0), ("paper", None, 1), ("aware", 0.25, 0),
-                              ("aware", 0.5, 0)]:
-        key = reusable(point_key(profile, RECIPES[name], share or 0.0), any_numerics=True)
-        point = {**key, "absent_share": share, "seed": seed}
+
+    def write(name, share, seed, numerics="machine A"):
+        point = {**point_key(profile, RECIPES[name], share or 0.0), "numerics": numerics,
+                 "absent_share": share, "seed": seed}
         share_part = "" if share is None else f"_s{share:g}"
         (grid / "points" / f"{name}{share_part}_seed{seed}.json").write_text(
             json.dumps(point))
+
+    write("aware", 0.25, 0, numerics="machine B")       # the grid goes on under A's
+    running = book.grid_so_far("beyond_quick", profile)
+    assert running.rows == [] and not running.comparable
+    assert running.state == "still running: none of its 15 points made yet"
+    for name, share, seed in [("paper", None, 0), ("paper", None, 1), ("aware", 0.25, 0),
+                              ("aware", 0.5, 0)]:
+        write(name, share, seed)
     running = book.grid_so_far("beyond_quick", profile)
     assert [(r["recipe"], r["n_seeds"]) for r in running.rows] == [("paper", 2), ("aware", 1)]
-    assert running.features == features and running.made_by is None
+    assert running.features == features and running.made_by is None and running.comparable
     assert running.state == ("still running: 3 of 15 points (paper: 2 of 3 seeds, "
                              "aware (absent 0.25): 1 of 3 seeds)")
 

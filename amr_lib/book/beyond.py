@@ -25,7 +25,6 @@ from amr_lib.experiments.beyond import (
     auroc_of_pairs,
     f1_of_counts,
     point_key,
-    reusable,
 )
 from amr_lib.experiments.controls import landings, other_event_windows
 from amr_lib.experiments.evidence import Difference, bootstrap_statistic, paired_bootstrap
@@ -52,20 +51,20 @@ def row_name(row: Row) -> str:
     return row["recipe"] if share is None else f"{row['recipe']} (absent {share:g})"
 
 
-def rows_from_points(folder: str | Path, profile: Profile, seeds: Sequence[int]
-                     ) -> list[dict[str, Any]]:
+def rows_from_points(folder: str | Path, profile: Profile, seeds: Sequence[int],
+                     numerics: str) -> list[dict[str, Any]]:
     """The rows of a grid that is still running, from the points it has written so far
     (``OUT/points/`` of :func:`~amr_lib.experiments.beyond.run_beyond`, committed under
     ``grids/``): per recipe and absent share, in the recipes' order, its points of
     ``seeds`` (``n_seeds`` says how many), shaped as the finished grid's ``beyond.json``.
-    Only points the grid would read back are shown: made under ``profile``'s definition
-    and the recipe's switches as the code defines them now (under any numerics)."""
-
+    Only points the grid would keep are shown: made under ``numerics`` (a grid is never
+    mixed across numerics), ``profile``'s definition and the recipe's switches as the
+    code defines them now."""
     found: dict[tuple[str, float | None], list[dict[str, Any]]] = {}
     for path in sorted(Path(folder).glob("*.json")):
         point = json.loads(path.read_text(encoding="utf-8"))
         name, share = point["recipe"]["name"], point["absent_share"]
-        key = reusable(point_key(profile, RECIPES[name], share or 0.0), any_numerics=True)
+        key = {**point_key(profile, RECIPES[name], share or 0.0), "numerics": numerics}
         if point["seed"] in seeds and stored_point(path, key) is not None:
             found.setdefault((name, share), []).append(point)
     order = list(RECIPES)
@@ -85,13 +84,19 @@ class GridSoFar:
     state: str
     made_by: str | None
 
+    @property
+    def comparable(self) -> bool:
+        """Whether it holds the published model and ``aware``: what the targets compare."""
+        return {"paper", "aware"} <= {row["recipe"] for row in self.rows}
+
 
 def grid_so_far(target: str, profile: Profile, seeds: int = 3,
                 share: float = ABSENT_SHARE) -> GridSoFar:
     """The committed grid ``book/data/<target>/`` when it is complete, else what the grid
-    still running has written under ``grids/<target>/`` (its points of the first
-    ``seeds`` seeds, recipes with absent pairs at ``share`` only, and its features'
-    reference): a grid of CPU days spans sessions, and the book shows it as it stands."""
+    still running has written under ``grids/<target>/``: its features' reference (written
+    first) and its points of that reference's numerics, of the first ``seeds`` seeds, the
+    recipes with absent pairs at ``share`` only. A grid of CPU days spans sessions, and
+    the book shows it as it stands."""
     done = committed(f"{target}/{BEYOND}")
     if done is not None:
         features = committed(f"{target}/{FEATURES}")
@@ -100,18 +105,20 @@ def grid_so_far(target: str, profile: Profile, seeds: int = 3,
         return GridSoFar(done.value, features.value, f"complete ({seeds} seeds per recipe)",
                          done.made_by)
     grid = data_dir().parents[1] / "grids" / target
+    if not (grid / FEATURES).is_file():
+        raise FileNotFoundError(f"{grid}: neither a complete grid in book/data/{target} "
+                                f"nor a running one's {FEATURES}")
+    features = json.loads((grid / FEATURES).read_text(encoding="utf-8"))
     asked = range(profile.seed, profile.seed + seeds)
-    rows = [row for row in rows_from_points(grid / POINTS, profile, asked)
+    rows = [row for row in rows_from_points(grid / POINTS, profile, asked,
+                                            features["numerics"])
             if row["absent_share"] in (None, share)]
     made = sum(row["n_seeds"] for row in rows)
     state = (f"still running: {made} of {seeds * len(RECIPES)} points ("
              + ", ".join(f"{row_name(row)}: {row['n_seeds']} of {seeds} seeds"
-                         for row in rows) + ")")
-    features = grid / FEATURES
-    if not features.is_file():
-        raise FileNotFoundError(f"{grid}: neither a complete grid in book/data/{target} "
-                                f"nor a running one's {FEATURES}")
-    return GridSoFar(rows, json.loads(features.read_text(encoding="utf-8")), state, None)
+                         for row in rows) + ")") if rows else (
+        f"still running: none of its {seeds * len(RECIPES)} points made yet")
+    return GridSoFar(rows, features, state, None)
 
 
 def query_values(row: Row, metric: str, several: bool = False) -> np.ndarray:

@@ -64,9 +64,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     beyond.add_argument("--absent-shares", type=numbers, default="0.25",
                         help="absent shares of the recipes with absent pairs (default 0.25)")
     beyond.add_argument("--any-numerics", action="store_true",
-                        help="read back points of OUT/points made under another machine's "
-                             "numerics (each keeps its own fingerprint): for a grid that "
-                             "goes on on another kind of machine")
+                        help="read back a finished grid in OUT made under another "
+                             "machine's numerics (it keeps its fingerprint); an unfinished "
+                             "or mixed one is finished under this machine's numerics")
     beyond.set_defaults(handler=_beyond)
 
     board = experiments.add_parser(
@@ -185,8 +185,9 @@ def _recipe_list(text: str) -> list[str]:
 
 
 def point_numerics(rows: list[dict[str, Any]]) -> dict[str, list[str]]:
-    """The numerics fingerprints the grid's points were made under (several when the grid
-    went on on another kind of machine, ``--any-numerics``)."""
+    """The numerics fingerprints the grid's points were made under (another machine's when
+    a finished grid of it was read back, ``--any-numerics``; several only for a grid made
+    before grids were kept to one numerics)."""
     return {"point_numerics": sorted({point["numerics"] for row in rows
                                       for point in row["per_seed"]})}
 

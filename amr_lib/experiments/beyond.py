@@ -26,12 +26,15 @@ the sliding-window baseline's signal before any moment model is trained: the ref
 for a presence score read from those features (not a ceiling: a trained head can pass it).
 
 Every point is written to ``OUT/points/`` as soon as it exists and read back when made
-under this machine's numerics, the profile's definition and the recipe's switches. A grid
-that outlives its machine may go on on a machine of other numerics (``any_numerics``): its
-points are then read back whatever numerics made them, each keeping its own fingerprint
-under ``numerics`` (a seed of another machine is as good a sample of the recipe as one of
-this machine, but only its own machine repeats it bit for bit). Rows keep per-unit values:
-per query, per presence pair, per SED recording.
+under this machine's numerics, the profile's definition and the recipe's switches. A
+finished grid of another kind of machine is read back whole with ``any_numerics`` (each
+point keeps its fingerprint under ``numerics``), so a new machine can rebuild its tables
+without CPU days of training. A grid is never *mixed* across numerics, though: a machine's
+numerics train its own contrastive encoder (other weights, other features), so recipes
+trained on two machines would differ by their encoders as well as by their recipes. A
+grid with points missing, or with points of several numerics, is therefore finished under
+this machine's numerics, remaking the points of any other (:func:`one_numerics`). Rows
+keep per-unit values: per query, per presence pair, per SED recording.
 """
 
 from __future__ import annotations
@@ -262,6 +265,22 @@ def auroc_of_pairs(pairs: np.ndarray) -> float:
     return float((ranks[:count].sum() - count * (count + 1) / 2) / (count * count))
 
 
+def one_numerics(profile: Profile, points: Sequence[tuple[Recipe, float, int]], out: Path
+                 ) -> str | None:
+    """The numerics fingerprint under which every point of ``points`` ``(recipe, share,
+    seed)`` and the features' reference are stored in ``out`` (whatever machine made them),
+    or ``None`` when one is missing or they were made under several numerics."""
+    stored = [stored_point(out / POINTS / f"{point_name(recipe, share, seed)}.json",
+                           reusable(point_key(profile, recipe, share), True))
+              for recipe, share, seed in points]
+    if profile.retrieval.encoder in JOINT_SPACE_ENCODERS:
+        stored.append(stored_point(out / FEATURES, reusable(point_made(profile), True)))
+    if any(point is None for point in stored):
+        return None
+    numerics = {point["numerics"] for point in stored}
+    return numerics.pop() if len(numerics) == 1 else None
+
+
 def run_beyond(profile: Profile, seeds: int = 3, out_dir: str | Path = "beyond",
                recipes: Sequence[str] = tuple(RECIPES),
                absent_shares: Sequence[float] = (ABSENT_SHARE,), device: str = "auto",
@@ -273,15 +292,19 @@ def run_beyond(profile: Profile, seeds: int = 3, out_dir: str | Path = "beyond",
         raise ValueError(f"seeds must be at least 1, got {seeds}")
     check_classes(profile)          # every point reads classes: refuse Clotho before training
     out = Path(out_dir)
+    cells = [(name, share) for name in recipes
+             for share in (absent_shares if RECIPES[name].absent else (None,))]
+    seed_range = range(profile.seed, profile.seed + seeds)
+    # another machine's grid is read back only whole and made under one numerics
+    any_numerics = any_numerics and one_numerics(profile, [
+        (RECIPES[name], share or 0.0, seed) for name, share in cells
+        for seed in seed_range], out) is not None
     features_presence(profile, out, any_numerics)   # first: a running grid shows it
     rows = []
-    for name in recipes:
-        recipe = RECIPES[name]
-        for share in (absent_shares if recipe.absent else (None,)):
-            points = [recipe_point(profile, recipe, share or 0.0, seed, out, device,
-                                   any_numerics)
-                      for seed in range(profile.seed, profile.seed + seeds)]
-            rows.append({"recipe": name, "absent_share": share, "profile": profile.name,
-                         "n_seeds": seeds, "per_seed": points})
+    for name, share in cells:
+        points = [recipe_point(profile, RECIPES[name], share or 0.0, seed, out, device,
+                               any_numerics) for seed in seed_range]
+        rows.append({"recipe": name, "absent_share": share, "profile": profile.name,
+                     "n_seeds": seeds, "per_seed": points})
     write_json(out / BEYOND, rows)
     return rows
