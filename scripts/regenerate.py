@@ -6,10 +6,11 @@ A study whose committed provenance already carries this machine's numerics finge
 the current definitions of the profiles it reads is skipped, and every study resumes from the
 cache and from its output folder, so a regeneration of several CPU hours spans sessions: run
 the same command again. The beyond-the-paper grids take CPU days and run with
-``--any-numerics``: a finished grid of another kind of machine is read back whole (its
-fingerprint listed as ``point_numerics`` in the provenance), and counts as current once
-its points are this machine's; an unfinished one is finished under this machine's numerics
-alone (a machine's numerics train its own contrastive encoder, so a grid is never mixed).
+``--any-numerics``: a finished grid of another kind of machine is read back whole, without
+training (its fingerprint listed as ``point_numerics`` in the provenance; it is never
+current here, so each regeneration reads it back again); an unfinished one is finished
+under this machine's numerics alone, remaking the points of any other (a machine's numerics
+train its own contrastive encoder, so a grid is never mixed).
 
     python scripts/regenerate.py                    # every study, cheapest first
     python scripts/regenerate.py --only sed table1_quick --runs /work/runs/regen
@@ -17,7 +18,8 @@ alone (a machine's numerics train its own contrastive encoder, so a grid is neve
 Studies write each finished seed to ``<runs>/<study>/points/`` as it ends. The default
 ``--runs`` is the repository's ``grids/``, whose ``points/`` folders are committed (the rest
 is ignored), so a grid that outlives a session, and its machine's run cache, resumes on the
-next machine from the commit.
+next machine of the same numerics from the commit (on other numerics a beyond grid is
+remade, see above).
 """
 
 from __future__ import annotations
@@ -96,8 +98,10 @@ STUDIES = (
     # absent-pair training must not collapse present queries at any share: aware at a
     # range of shares against the published model, one seed each (a collapse is tens of
     # points, far beyond one seed's spread; the runs take 15-20 min on quick, 45-60 on real
-    # sounds). On quick in a folder of its own: its points come from one machine, and the
-    # finished main grid (of another) stays whole
+    # sounds). Each in a folder of its own: the share grid may be made on a machine of
+    # other numerics than the finished main grid, and must not remake the main grid's
+    # points (its paper and 0.25 points are the main grid's runs, from the run cache when
+    # the same machine made both)
     Study("beyond_shares_quick", ("beyond", "--profile", "quick", "--seeds", "1", "--recipes",
                                   "paper,aware", "--absent-shares", "0.1,0.25,0.5",
                                   "--any-numerics"),
@@ -105,8 +109,7 @@ STUDIES = (
     Study("beyond_shares_real-sounds", ("beyond", "--profile", "real-sounds", "--seeds", "1",
                                         "--recipes", "paper,aware", "--absent-shares",
                                         "0.1,0.25,0.5", "--any-numerics"),
-          "beyond.json", "beyond_shares_real-sounds",
-          folder="beyond_real-sounds", extras=BEYOND_EXTRAS),
+          "beyond.json", "beyond_shares_real-sounds", extras=BEYOND_EXTRAS),
     Study("ablations", ("ablations", "--profile", "quick", "--seeds", "3", "--data-scales",
                         "0.125,0.25,0.5,1,2"), "ablations.json", "ablations_quick.json"),
 )
@@ -131,8 +134,8 @@ def is_current(study: Study, here: str) -> bool:
     made = json.loads(path.read_text(encoding="utf-8"))
     recorded = made.get("profiles") or {}
     return ((made.get("numerics") or {}).get("fingerprint") == here
-            # a grid that spans machines (--any-numerics) is current once all its points
-            # are this machine's
+            # a grid read back from another machine (--any-numerics) is not current: it
+            # is read back again (cheaply) on each regeneration
             and made.get("point_numerics", [here]) == [here]
             and all(recorded.get(name) == profile_key(load_profile(name))
                     for name in study.profiles(list(TRANSFER_PROFILES))))
@@ -173,7 +176,8 @@ def main() -> int:
                         help="these studies only (default: all, cheapest first)")
     parser.add_argument("--runs", type=Path, default=ROOT / "grids",
                         help="output folders of the studies (kept: a rerun resumes there; "
-                             "commit their points/ to resume on another machine)")
+                             "commit their points/ to resume on another machine of "
+                             "the same numerics)")
     parser.add_argument("--force", action="store_true",
                         help="rerun studies already made under this machine's numerics")
     args = parser.parse_args()

@@ -84,18 +84,23 @@ def test_a_point_of_other_numerics_is_read_back_only_when_asked(grid, tmp_path,
         stored = json.loads(path.read_text())
         path.write_text(json.dumps({**stored, "numerics": "another machine"}))
 
-    class MadeAgain(Exception):
+    class Trained(Exception):
         pass
 
-    def refuse(*args, **kwargs):
-        raise MadeAgain
+    class Extracted(Exception):
+        pass
 
-    monkeypatch.setattr(beyond, "train_profile", refuse)
-    monkeypatch.setattr(beyond, "prepare", refuse)
+    def refuse(error):
+        def made_again(*args, **kwargs):
+            raise error
+        return made_again
+
+    monkeypatch.setattr(beyond, "train_profile", refuse(Trained))
+    monkeypatch.setattr(beyond, "prepare", refuse(Extracted))
     profile = load_profile("quick")
-    with pytest.raises(MadeAgain):          # the features' reference
+    with pytest.raises(Extracted):          # the features' reference
         beyond.features_presence(profile, moved)
-    with pytest.raises(MadeAgain):          # a point
+    with pytest.raises(Trained):            # a point
         beyond.recipe_point(profile, RECIPES["paper"], 0.0, profile.seed, moved)
     rows = beyond.run_beyond(profile, 1, moved, ["paper", "aware"], any_numerics=True)
     assert [p["numerics"] for row in rows for p in row["per_seed"]] == ["another machine"] * 2
@@ -103,17 +108,15 @@ def test_a_point_of_other_numerics_is_read_back_only_when_asked(grid, tmp_path,
         p["presence"] for row in json.loads((grid / beyond.BEYOND).read_text())
         for p in row["per_seed"]]
 
-    # never mixed: a grid with a point missing, or of two numerics, is finished here whole
+    # never mixed: a grid of two numerics, or with a point missing, is finished here
     plan = [(RECIPES["paper"], 0.0, profile.seed), (RECIPES["aware"], 0.25, profile.seed)]
     assert beyond.one_numerics(profile, plan, moved) == "another machine"
-    aware = moved / beyond.POINTS / "aware_s0.25_seed0.json"
-    stored = json.loads(aware.read_text())
-    aware.write_text(json.dumps({**stored, "numerics": "a third machine"}))
+    shutil.copy(grid / beyond.FEATURES, moved / beyond.FEATURES)    # this machine's
     assert beyond.one_numerics(profile, plan, moved) is None
-    aware.unlink()
-    assert beyond.one_numerics(profile, plan, moved) is None
-    with pytest.raises(MadeAgain):
+    with pytest.raises(Trained):    # the features are read back, the foreign paper remade
         beyond.run_beyond(profile, 1, moved, ["paper", "aware"], any_numerics=True)
+    (moved / beyond.POINTS / "aware_s0.25_seed0.json").unlink()
+    assert beyond.one_numerics(profile, plan, moved) is None
 
 
 def test_the_features_reference_scores_the_recipes_pairs_by_the_best_window(

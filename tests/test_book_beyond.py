@@ -151,7 +151,7 @@ def test_a_live_point_is_checked_against_its_committed_seed():
         book.live_point_check([PAPER, AWARE], moved, provenance, profile).require()
     with pytest.raises(KeyError, match="no aware point of seed 7"):
         book.live_point_check([PAPER, AWARE], {**live, "seed": 7}, provenance, profile)
-    # a point of a grid that spans machines is judged by the numerics that made it
+    # a point of a grid read back from another machine is judged by its own numerics
     foreign = {**AWARE, "per_seed": [{**p, "numerics": "another machine"}
                                      for p in AWARE["per_seed"]]}
     check = book.live_point_check([PAPER, foreign], live, provenance, profile)
@@ -229,7 +229,10 @@ def test_a_grid_is_shown_as_far_as_it_has_gone(tmp_path, monkeypatch):
     write("aware", 0.25, 0, numerics="machine B")       # the grid goes on under A's
     running = book.grid_so_far("beyond_quick", profile)
     assert running.rows == [] and not running.comparable
-    assert running.state == "still running: none of its 15 points made yet"
+    assert running.state == "still running: none of its 15 points made under its numerics yet"
+    write("paper", None, 0)
+    running = book.grid_so_far("beyond_quick", profile)
+    assert running.holds("paper") and not running.holds("aware") and not running.comparable
     for name, share, seed in [("paper", None, 0), ("paper", None, 1), ("aware", 0.25, 0),
                               ("aware", 0.5, 0)]:
         write(name, share, seed)

@@ -78,7 +78,7 @@ def test_made_by_names_command_commit_machine_and_time_without_paths():
     fingerprinted = {**numerics, "fingerprint": "03cb7ff9814fbdac"}
     assert made_by({**MADE, "numerics": fingerprinted}).endswith(
         "AVX512 kernels, numerics 03cb7ff9814fbdac)")
-    # a grid that spans machines names the numerics its points were made under
+    # a grid read back (or made before grids kept one numerics) names its points'
     assert made_by({**MADE, "numerics": fingerprinted,
                     "point_numerics": ["03cb7ff9814fbdac"]}).endswith("numerics 03cb7ff9814fbdac)")
     spans = made_by({**MADE, "numerics": fingerprinted,

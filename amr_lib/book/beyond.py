@@ -64,8 +64,10 @@ def rows_from_points(folder: str | Path, profile: Profile, seeds: Sequence[int],
     for path in sorted(Path(folder).glob("*.json")):
         point = json.loads(path.read_text(encoding="utf-8"))
         name, share = point["recipe"]["name"], point["absent_share"]
-        key = {**point_key(profile, RECIPES[name], share or 0.0), "numerics": numerics}
-        if point["seed"] in seeds and stored_point(path, key) is not None:
+        if point["seed"] not in seeds or name not in RECIPES:
+            continue
+        key = point_key(profile, RECIPES[name], share or 0.0, numerics)
+        if stored_point(path, key) is not None:
             found.setdefault((name, share), []).append(point)
     order = list(RECIPES)
     return [{"recipe": name, "absent_share": share, "profile": profile.name,
@@ -84,10 +86,14 @@ class GridSoFar:
     state: str
     made_by: str | None
 
+    def holds(self, recipe: str) -> bool:
+        """Whether it holds a point of ``recipe``."""
+        return any(row["recipe"] == recipe for row in self.rows)
+
     @property
     def comparable(self) -> bool:
         """Whether it holds the published model and ``aware``: what the targets compare."""
-        return {"paper", "aware"} <= {row["recipe"] for row in self.rows}
+        return self.holds("paper") and self.holds("aware")
 
 
 def grid_so_far(target: str, profile: Profile, seeds: int = 3,
@@ -117,7 +123,8 @@ def grid_so_far(target: str, profile: Profile, seeds: int = 3,
     state = (f"still running: {made} of {seeds * len(RECIPES)} points ("
              + ", ".join(f"{row_name(row)}: {row['n_seeds']} of {seeds} seeds"
                          for row in rows) + ")") if rows else (
-        f"still running: none of its {seeds * len(RECIPES)} points made yet")
+        f"still running: none of its {seeds * len(RECIPES)} points made under its "
+        "numerics yet")
     return GridSoFar(rows, features, state, None)
 
 
@@ -187,7 +194,8 @@ def live_point_check(rows: Sequence[Row], point: Row, provenance: Mapping[str, A
     profile definition; see :class:`~amr_lib.experiments.results.LiveCheck`). The live
     point must be made in a fresh output folder: one that holds the committed point
     would return it unchanged. The committed point is judged by the numerics that made
-    it (its own ``numerics``, in a grid that spans machines), else the grid's."""
+    it (its own ``numerics``: a grid read back from another machine, or one made before
+    grids were kept to one numerics), else the grid's."""
     name = point["recipe"]["name"]          # a point holds its recipe's switches
     row = next((r for r in rows if r["recipe"] == name
                 and r["absent_share"] == point["absent_share"]), None)

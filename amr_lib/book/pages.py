@@ -100,7 +100,7 @@ def made_by(provenance: Mapping[str, Any], width: int = COMMAND_WIDTH) -> str:
                if numerics else "")
     if numerics and numerics.get("fingerprint"):   # recorded since issue 24
         kernels += f", numerics {numerics['fingerprint']}"
-    points = provenance.get("point_numerics")      # a grid that spans machines
+    points = provenance.get("point_numerics")      # a grid read back or mixed
     if points and points != [(numerics or {}).get("fingerprint")]:
         kernels += f";\n its points made under numerics {', '.join(points)}"
     return (wrap_command(re.split(r" (?=--)", command), width)      # options stay whole

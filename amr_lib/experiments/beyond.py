@@ -63,7 +63,7 @@ from amr_lib.presence import (
     presence_signals,
     stored_calibration,
 )
-from amr_lib.profiles import Profile
+from amr_lib.profiles import Profile, profile_key
 from amr_lib.runs.chain import (
     BEST,
     check_classes,
@@ -87,10 +87,13 @@ def point_name(recipe: Recipe, share: float, seed: int) -> str:
     return f"{recipe.name}{share_part}_seed{seed}"
 
 
-def point_key(profile: Profile, recipe: Recipe, share: float) -> dict[str, Any]:
-    """What a point is keyed and found by: this machine's numerics, the profile's
-    definition and the recipe's switches at its absent share."""
-    return {**point_made(profile), "recipe": recipe.to_json(share)}
+def point_key(profile: Profile, recipe: Recipe, share: float, numerics: str | None = None
+              ) -> dict[str, Any]:
+    """What a point is keyed and found by: the numerics that made it (default: this
+    machine's), the profile's definition and the recipe's switches at its absent share."""
+    made = (point_made(profile) if numerics is None
+            else {"numerics": numerics, "profile": profile_key(profile)})
+    return {**made, "recipe": recipe.to_json(share)}
 
 
 def reusable(made: dict[str, Any], any_numerics: bool) -> dict[str, Any]:
