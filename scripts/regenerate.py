@@ -43,10 +43,12 @@ class Study:
     arguments: tuple[str, ...]      # after `amr experiment`, without --out
     result: str                     # the file the study writes in its output folder
     target: str                     # where it goes in book/data (a file or a folder)
-    folder: str = ""                # its output folder under --runs (default: its name);
-    # a study that shares another's folder reuses its points (its result is copied to
-    # book/data as soon as it is written, before the other study could overwrite it)
     extras: tuple[str, ...] = ()    # further files of its folder a folder target gets
+
+    def output(self, runs: Path) -> Path:
+        """Its output folder under ``runs``: its own, so no study remakes another's
+        points."""
+        return runs / self.name
 
     def profiles(self, every: list[str]) -> list[str]:
         """The profiles whose definitions the study's numbers depend on: its --profile,
@@ -146,7 +148,7 @@ def run(study: Study, runs: Path) -> None:
     # the provenance a page prints holds no machine path
     if runs.resolve().is_relative_to(ROOT):
         runs = runs.resolve().relative_to(ROOT)
-    out = runs / (study.folder or study.name)
+    out = study.output(runs)
     # "{runs}" in an argument names another study's output folder in this regeneration
     arguments = [argument.replace("{runs}", str(runs)) for argument in study.arguments]
     command = [str(Path(sys.executable).with_name("amr")), "experiment", *arguments,

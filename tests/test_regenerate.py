@@ -63,7 +63,7 @@ def test_a_share_study_is_a_grid_of_its_own(regenerate):
     remake the main grid's points: its own folder and its own result."""
     for profile in ("quick", "real-sounds"):
         shares = study(regenerate, f"beyond_shares_{profile}")
-        assert shares.folder == ""
+        assert shares.output(Path("grids")) == Path("grids") / f"beyond_shares_{profile}"
         assert shares.committed_provenance().parent.name == f"beyond_shares_{profile}"
 
 
