@@ -66,6 +66,30 @@ def test_a_finished_grid_is_read_back_without_training(grid, tiny_experiment_cac
     assert rows == json.loads((grid / beyond.BEYOND).read_text())
 
 
+def test_points_are_made_seed_by_seed(tmp_path, monkeypatch):
+    """Every recipe at the first seed before any at the next (a grid that spans sessions
+    has a whole one-seed table first); each row still holds its own seeds in order."""
+    from amr_lib.profiles import load_profile
+
+    made = []
+
+    def point(profile, recipe, share, seed, out, device, any_numerics):
+        made.append((recipe.name, seed))
+        return {"recipe": recipe.name, "share": share, "seed": seed}
+
+    monkeypatch.setattr(beyond, "recipe_point", point)
+    monkeypatch.setattr(beyond, "features_presence", lambda *a: made.append("features"))
+    profile = load_profile("quick")
+    first = profile.seed
+    rows = beyond.run_beyond(profile, 2, tmp_path, ["paper", "aware"])
+    assert made == ["features", ("paper", first), ("aware", first),
+                    ("paper", first + 1), ("aware", first + 1)]
+    assert [[(p["recipe"], p["share"], p["seed"]) for p in row["per_seed"]]
+            for row in rows] == [[("paper", 0.0, first), ("paper", 0.0, first + 1)],
+                                 [("aware", 0.25, first), ("aware", 0.25, first + 1)]]
+    assert json.loads((tmp_path / beyond.BEYOND).read_text()) == rows
+
+
 def test_a_point_of_other_numerics_is_read_back_only_when_asked(grid, tmp_path,
                                                                tiny_experiment_cache,
                                                                monkeypatch):

@@ -303,11 +303,13 @@ def run_beyond(profile: Profile, seeds: int = 3, out_dir: str | Path = "beyond",
         (RECIPES[name], share or 0.0, seed) for name, share in cells
         for seed in seed_range], out) is not None
     features_presence(profile, out, any_numerics)   # first: a running grid shows it
-    rows = []
-    for name, share in cells:
-        points = [recipe_point(profile, RECIPES[name], share or 0.0, seed, out, device,
-                               any_numerics) for seed in seed_range]
-        rows.append({"recipe": name, "absent_share": share, "profile": profile.name,
-                     "n_seeds": seeds, "per_seed": points})
+    # seed by seed (every recipe at the first seed first): a grid that spans sessions has
+    # a whole one-seed table long before it has a recipe's every seed
+    made = {(cell, seed): recipe_point(profile, RECIPES[cell[0]], cell[1] or 0.0, seed, out,
+                                       device, any_numerics)
+            for seed in seed_range for cell in cells}
+    rows = [{"recipe": name, "absent_share": share, "profile": profile.name,
+             "n_seeds": seeds, "per_seed": [made[(name, share), seed] for seed in seed_range]}
+            for name, share in cells]
     write_json(out / BEYOND, rows)
     return rows
