@@ -46,8 +46,14 @@ def test_differences_and_targets():
     table = book.comparison_table([PAPER, AWARE])
     assert table.loc["paper", "presence AUROC"].count("[") == 0
     assert "[" in table.loc["aware (absent 0.25)", "presence AUROC"]
+    assert table["seeds"].tolist() == [2, 2]
     targets = book.targets_table([PAPER, AWARE])
     assert targets.loc["aware (absent 0.25)", "met"].tolist() == ["met"] * 5
+    # a grid of three seeds that holds two: no verdict yet, the seeds' spread is missing
+    assert book.targets_table([PAPER, AWARE], seeds=2)["met"].tolist() == ["met"] * 5
+    one_seed = {**AWARE, "per_seed": AWARE["per_seed"][:1]}
+    assert book.targets_table([PAPER, one_seed], seeds=2)["met"].tolist() == [
+        "pending (seeds: aware 1, paper 2 of 2)"] * 5
     # 19 of 20 several-event queries land: 10 points above the 85 % bar; AUROC 1 is 0.1
     # above 0.9 in every resample
     lands = book.target_gap(AWARE, "lands")
@@ -76,6 +82,7 @@ def test_the_features_reference_is_a_row_the_differences_read():
     table = book.features_table([PAPER, AWARE], features)
     assert table.index.tolist() == ["features: best window similarity", "paper",
                                     "aware (absent 0.25)"]
+    assert table["seeds"].tolist() == ["-", 2, 2]
     # every present pair of aware above every absent one: the gain is 1 - the reference
     gain = book.difference(AWARE, reference, "auroc")
     assert gain.mean == pytest.approx(1 - book.value(reference, "auroc"), abs=1e-4)
@@ -239,6 +246,7 @@ def test_a_grid_is_shown_as_far_as_it_has_gone(tmp_path, monkeypatch):
     running = book.grid_so_far("beyond_quick", profile)
     assert [(r["recipe"], r["n_seeds"]) for r in running.rows] == [("paper", 2), ("aware", 1)]
     assert running.features == features and running.made_by is None and running.comparable
+    assert running.seeds == 3 and not running.whole("paper") and not running.judged
     assert running.state == ("still running: 3 of 15 points (paper: 2 of 3 seeds, "
                              "aware (absent 0.25): 1 of 3 seeds)")
 
@@ -253,4 +261,6 @@ def test_a_grid_is_shown_as_far_as_it_has_gone(tmp_path, monkeypatch):
     (done / "features_presence.json").write_text(json.dumps(features))
     complete = book.grid_so_far("beyond_quick", profile)
     assert [r["recipe"] for r in complete.rows] == ["paper", "aware"]
-    assert complete.state == "complete (3 seeds per recipe)" and complete.made_by
+    # the rows say how many seeds they hold (these hand-made ones: two)
+    assert complete.state == "complete (2 seeds per recipe)" and complete.made_by
+    assert complete.seeds == 2 and complete.judged

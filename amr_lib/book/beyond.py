@@ -76,24 +76,42 @@ def rows_from_points(folder: str | Path, profile: Profile, seeds: Sequence[int],
                 found.items(), key=lambda item: (order.index(item[0][0]), item[0][1] or 0))]
 
 
+def seed_count(row: Row) -> int:
+    """How many seeds' points the row holds."""
+    return len(row["per_seed"])
+
+
 @dataclass(frozen=True)
 class GridSoFar:
     """A beyond grid as far as it has gone: its rows, its features' reference, a phrase
-    saying how complete it is, and, once complete, the command that made it."""
+    saying how complete it is, the seeds per recipe it is made of and, once complete, the
+    command that made it."""
 
     rows: list[Row]
     features: dict[str, Any]
     state: str
     made_by: str | None
+    seeds: int
 
     def holds(self, recipe: str) -> bool:
         """Whether it holds a point of ``recipe``."""
         return any(row["recipe"] == recipe for row in self.rows)
 
+    def whole(self, recipe: str) -> bool:
+        """Whether it holds every seed of ``recipe``."""
+        return any(row["recipe"] == recipe and seed_count(row) >= self.seeds
+                   for row in self.rows)
+
     @property
     def comparable(self) -> bool:
         """Whether it holds the published model and ``aware``: what the targets compare."""
         return self.holds("paper") and self.holds("aware")
+
+    @property
+    def judged(self) -> bool:
+        """Whether it holds every seed of both: a verdict on fewer would leave out the
+        seed-to-seed spread that the evidence rule resamples."""
+        return self.whole("paper") and self.whole("aware")
 
 
 def grid_so_far(target: str, profile: Profile, seeds: int = 3,
@@ -108,8 +126,11 @@ def grid_so_far(target: str, profile: Profile, seeds: int = 3,
         features = committed(f"{target}/{FEATURES}")
         if features is None:
             raise FileNotFoundError(f"{done.path.parent}: no {FEATURES} beside {BEYOND}")
-        return GridSoFar(done.value, features.value, f"complete ({seeds} seeds per recipe)",
-                         done.made_by)
+        counts = sorted({seed_count(row) for row in done.value})
+        per_recipe = " to ".join(str(count) for count in counts)
+        return GridSoFar(done.value, features.value,
+                         f"complete ({per_recipe} seeds per recipe)", done.made_by,
+                         counts[0])
     grid = data_dir().parents[1] / "grids" / target
     if not (grid / FEATURES).is_file():
         raise FileNotFoundError(f"{grid}: neither a complete grid in book/data/{target} "
@@ -125,7 +146,7 @@ def grid_so_far(target: str, profile: Profile, seeds: int = 3,
                          for row in rows) + ")") if rows else (
         f"still running: none of its {seeds * len(RECIPES)} points made under its "
         "numerics yet")
-    return GridSoFar(rows, features, state, None)
+    return GridSoFar(rows, features, state, None, seeds)
 
 
 def query_values(row: Row, metric: str, several: bool = False) -> np.ndarray:
@@ -214,14 +235,14 @@ def live_point_check(rows: Sequence[Row], point: Row, provenance: Mapping[str, A
 
 def comparison_table(rows: Sequence[Row], measures: Sequence[str] = tuple(MEASURES)
                      ) -> pd.DataFrame:
-    """Per recipe: each measure's mean, and for every recipe but the paper's its
-    difference from the paper's ``[95 % CI]``."""
+    """Per recipe: its seeds, each measure's mean, and for every recipe but the paper's
+    its difference from the paper's ``[95 % CI]``."""
     import pandas as pd
 
     paper = next(row for row in rows if row["recipe"] == "paper")
     table = {}
     for row in rows:
-        cells = {}
+        cells: dict[str, Any] = {"seeds": seed_count(row)}
         for measure in measures:
             mean = value(row, measure)
             decimals = 3 if measure.startswith("auroc") else 2
@@ -268,12 +289,14 @@ def target_gap(row: Row, measure: str) -> Difference:
                       round(gap.high - bar, 4))
 
 
-def targets_table(rows: Sequence[Row], recipe: str = "aware") -> pd.DataFrame:
+def targets_table(rows: Sequence[Row], recipe: str = "aware", seeds: int | None = None
+                  ) -> pd.DataFrame:
     """The issue's targets for ``recipe``'s rows, each with the measure, where it stands
     against the bar ``[95 % CI]`` and whether it is met: presence AUROC and landings at
     least their bar (the mean); R1@0.5 and mAP not below AM-DETR's interval (the
     difference's interval reaches no lower than 0: not "contradicts"); SED F1 above
-    AM-DETR's (the interval excludes 0: "agrees")."""
+    AM-DETR's (the interval excludes 0: "agrees"). With ``seeds``, a row or a paper row
+    of fewer seeds is judged "pending": its interval leaves out the seeds' spread."""
     import pandas as pd
 
     paper = next(row for row in rows if row["recipe"] == "paper")
@@ -292,11 +315,14 @@ def targets_table(rows: Sequence[Row], recipe: str = "aware") -> pd.DataFrame:
                 "mAP", versus["mAP"], versus["mAP"].verdict() != "contradicts", 2),
             "SED F1 above AM-DETR's": (
                 "sed_f1", versus["sed_f1"], versus["sed_f1"].verdict() == "agrees", 2)}
+        short = seeds is not None and min(seed_count(row), seed_count(paper)) < seeds
+        pending = (f"pending (seeds: {recipe} {seed_count(row)}, paper "
+                   f"{seed_count(paper)} of {seeds})")
         for target, (measure, gap, met, decimals) in checks.items():
             table[row_name(row), target] = {
                 "value": f"{value(row, measure):.{decimals}f}",
                 "against the bar [95 % CI]": gap.cell(decimals),
-                "met": "met" if met else "not met"}
+                "met": pending if short else "met" if met else "not met"}
     return pd.DataFrame(table).T.rename_axis(["recipe", "target"])
 
 
@@ -314,12 +340,13 @@ def features_table(rows: Sequence[Row], features: Mapping[str, Any]) -> pd.DataF
     import pandas as pd
 
     reference = features_row(features)
-    table = {"features: best window similarity": {
-        MEASURES[m]: f"{value(reference, m):.3f}" for m in ("auroc", "auroc_hard")}}
+    table: dict[str, dict[str, Any]] = {"features: best window similarity": {
+        "seeds": "-", **{MEASURES[m]: f"{value(reference, m):.3f}"
+                         for m in ("auroc", "auroc_hard")}}}
     for row in rows:
-        table[row_name(row)] = {
+        table[row_name(row)] = {"seeds": seed_count(row), **{
             MEASURES[m]: f"{value(row, m):.3f} ({difference(row, reference, m).cell(3)})"
-            for m in ("auroc", "auroc_hard")}
+            for m in ("auroc", "auroc_hard")}}
     return pd.DataFrame(table).T.rename_axis("presence score")
 
 
