@@ -68,6 +68,29 @@ def test_differences_and_targets():
         book.value(AWARE, "speed")
 
 
+def test_the_share_sweep_names_the_worst_share_and_its_drop():
+    """Hand-made shares: aware at 0.1 hits half the queries the paper hits (a collapse),
+    at 0.5 the same ones (no drop): the worst is 0.1, 50 points below."""
+    hits = [100.0] * 20 + [0.0] * 20
+    half = [100.0] * 10 + [0.0] * 30
+
+    def row(recipe, share, r1):
+        return {"recipe": recipe, "absent_share": share, "per_seed": [
+            point(0, r1, [0.0] * Q, [0.5] * Q, [0.5] * Q, [[1, 1, 1]])]}
+
+    study = [row("paper", None, hits), row("aware", 0.1, half), row("aware", 0.5, hits)]
+    sweep = book.share_sweep(study, "R1@0.5")
+    assert (sweep.lowest, sweep.at, sweep.paper) == (25.0, [0.1], 50.0)
+    assert sweep.drop.mean == pytest.approx(-25.0) and sweep.lost and sweep.collapsed
+    assert book.shares_said([sweep]) == ("one seed's interval lies below zero for "
+                                         "R1@0.5 at 10 %, a collapse")
+    even = book.share_sweep([study[0], study[2], row("aware", 0.25, hits)], "R1@0.5")
+    assert even.at == [0.5, 0.25] and not even.lost      # a tie names every share
+    assert book.shares_said([even]) == "no share costs present queries beyond the interval"
+    with pytest.raises(ValueError, match="no aware row"):
+        book.share_sweep(study[:1], "mAP")
+
+
 def targets_of(row):
     table = book.targets_table([PAPER, {**row, "recipe": "aware"}])
     return dict(zip(table.index.get_level_values("target"), table["met"], strict=True))

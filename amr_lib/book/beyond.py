@@ -326,6 +326,54 @@ def targets_table(rows: Sequence[Row], recipe: str = "aware", seeds: int | None 
     return pd.DataFrame(table).T.rename_axis(["recipe", "target"])
 
 
+@dataclass(frozen=True)
+class ShareSweep:
+    """What the absent-share study says for one present-query measure: the lowest mean over
+    the ``recipe`` rows, the shares that reach it, the paper's mean and the lowest row's
+    difference from the paper."""
+
+    measure: str
+    lowest: float
+    at: list[float]
+    paper: float
+    drop: Difference
+
+    @property
+    def lost(self) -> bool:
+        """Whether the drop's interval lies wholly below zero."""
+        return self.drop.verdict() == "contradicts"
+
+    @property
+    def collapsed(self) -> bool:
+        """Whether it is a collapse: a mean drop of 10 points or more."""
+        return self.drop.mean <= -10
+
+
+def share_sweep(rows: Sequence[Row], measure: str, recipe: str = "aware") -> ShareSweep:
+    """The absent-share study's worst case on ``measure`` (``R1@0.5`` or ``mAP``): ``rows``
+    hold the paper's row and ``recipe`` at several absent shares."""
+    paper = next(row for row in rows if row["recipe"] == "paper")
+    swept = [row for row in rows if row["recipe"] == recipe]
+    if not swept:
+        raise ValueError(f"the share study holds no {recipe} row")
+    least = min(value(row, measure) for row in swept)
+    at = [row for row in swept if value(row, measure) == least]
+    # a tie has the same mean, so its first row's interval speaks for it
+    return ShareSweep(measure, least, [row["absent_share"] for row in at],
+                      value(paper, measure), difference(at[0], paper, measure))
+
+
+def shares_said(sweeps: Sequence[ShareSweep]) -> str:
+    """One clause on the sweeps: which drops lie below zero, and whether any collapses."""
+    lost = [f"{s.measure} at {' and '.join(f'{100 * a:g} %' for a in s.at)}"
+            for s in sweeps if s.lost]
+    if not lost:
+        return "no share costs present queries beyond the interval"
+    collapse = any(s.collapsed for s in sweeps if s.lost)
+    return ("one seed's interval lies below zero for " + " and ".join(lost)
+            + (", a collapse" if collapse else ", a loss, though not a collapse"))
+
+
 def features_row(features: Mapping[str, Any]) -> Row:
     """The features' reference (:func:`~amr_lib.experiments.beyond.features_presence`) as
     a one-seed row whose presence AUROCs :func:`difference` and :func:`value` read."""
