@@ -49,11 +49,14 @@ def test_differences_and_targets():
     assert table["seeds"].tolist() == [2, 2]
     targets = book.targets_table([PAPER, AWARE])
     assert targets.loc["aware (absent 0.25)", "met"].tolist() == ["met"] * 5
-    # a grid of three seeds that holds two: no verdict yet, the seeds' spread is missing
+    # a grid of two seeds per recipe holding both: judged; holding one of either: pending
     assert book.targets_table([PAPER, AWARE], seeds=2)["met"].tolist() == ["met"] * 5
     one_seed = {**AWARE, "per_seed": AWARE["per_seed"][:1]}
     assert book.targets_table([PAPER, one_seed], seeds=2)["met"].tolist() == [
         "pending (seeds: aware 1, paper 2 of 2)"] * 5
+    short_paper = {**PAPER, "per_seed": PAPER["per_seed"][:1]}
+    assert book.targets_table([short_paper, AWARE], seeds=2)["met"].tolist() == [
+        "pending (seeds: aware 2, paper 1 of 2)"] * 5
     # 19 of 20 several-event queries land: 10 points above the 85 % bar; AUROC 1 is 0.1
     # above 0.9 in every resample
     lands = book.target_gap(AWARE, "lands")
@@ -81,14 +84,29 @@ def test_the_share_sweep_names_the_worst_share_and_its_drop():
     study = [row("paper", None, hits), row("aware", 0.1, half), row("aware", 0.5, hits)]
     sweep = book.share_sweep(study, "R1@0.5")
     assert (sweep.lowest, sweep.at, sweep.paper) == (25.0, [0.1], 50.0)
-    assert sweep.drop.mean == pytest.approx(-25.0) and sweep.lost and sweep.collapsed
+    assert sweep.drop.mean == pytest.approx(-25.0) and sweep.lost_at == [0.1]
+    assert sweep.collapsed
     assert book.shares_said([sweep]) == ("one seed's interval lies below zero for "
                                          "R1@0.5 at 10 %, a collapse")
     even = book.share_sweep([study[0], study[2], row("aware", 0.25, hits)], "R1@0.5")
-    assert even.at == [0.5, 0.25] and not even.lost      # a tie names every share
+    assert even.at == [0.5, 0.25] and not even.lost_at   # a tie names every share
     assert book.shares_said([even]) == "no share costs present queries beyond the interval"
-    with pytest.raises(ValueError, match="no aware row"):
+    with pytest.raises(ValueError, match="aware rows"):
         book.share_sweep(study[:1], "mAP")
+    with pytest.raises(ValueError, match="a paper row"):
+        book.share_sweep(study[1:], "mAP")
+    # a tie: the same mean, each share judged by its own interval
+    tie = book.ShareSweep("R1@0.5", 25.0, 50.0, {
+        0.1: book.Difference(-25.0, -30.0, -20.0), 0.5: book.Difference(-25.0, -51.0, 1.0)})
+    assert tie.at == [0.1, 0.5] and tie.lost_at == [0.1] and tie.drop.high == -20.0
+    assert book.shares_said([tie]) == ("one seed's interval lies below zero for "
+                                       "R1@0.5 at 10 %, a collapse")
+
+
+def test_the_numerics_of_a_grid_are_said_from_its_provenance():
+    assert book.numerics_said({"point_numerics": ["a"]}).startswith("Its points all come")
+    assert book.numerics_said({}).startswith("Its points all come")
+    assert "several kinds of machine" in book.numerics_said({"point_numerics": ["a", "b"]})
 
 
 def targets_of(row):
@@ -275,7 +293,9 @@ def test_a_grid_is_shown_as_far_as_it_has_gone(tmp_path, monkeypatch):
 
     done = tmp_path / "book" / "data" / "beyond_quick"
     done.mkdir()
-    (done / "beyond.json").write_text(json.dumps([PAPER, AWARE]))
+    # a complete grid whose aware row holds fewer seeds than the paper's
+    (done / "beyond.json").write_text(json.dumps(
+        [PAPER, {**AWARE, "per_seed": AWARE["per_seed"][:1]}]))
     (done / "provenance.json").write_text(json.dumps(
         {"command": "amr experiment beyond", "commit": "0" * 40, "date": "2026-12-07",
          "machine": "a test"}))
@@ -284,6 +304,7 @@ def test_a_grid_is_shown_as_far_as_it_has_gone(tmp_path, monkeypatch):
     (done / "features_presence.json").write_text(json.dumps(features))
     complete = book.grid_so_far("beyond_quick", profile)
     assert [r["recipe"] for r in complete.rows] == ["paper", "aware"]
-    # the rows say how many seeds they hold (these hand-made ones: two)
-    assert complete.state == "complete (2 seeds per recipe)" and complete.made_by
-    assert complete.seeds == 2 and complete.judged
+    # the rows say how many seeds they hold: its seeds are the most a row holds, so the
+    # short aware row is not whole and no target is judged on it
+    assert complete.state == "complete (1 to 2 seeds per recipe)" and complete.made_by
+    assert complete.seeds == 2 and complete.whole("paper") and not complete.judged

@@ -84,8 +84,8 @@ def seed_count(row: Row) -> int:
 @dataclass(frozen=True)
 class GridSoFar:
     """A beyond grid as far as it has gone: its rows, its features' reference, a phrase
-    saying how complete it is, the seeds per recipe it is made of and, once complete, the
-    command that made it."""
+    saying how complete it is, the seeds per recipe it is meant to hold (each row holds
+    its own count so far) and, once complete, the command that made it."""
 
     rows: list[Row]
     features: dict[str, Any]
@@ -120,7 +120,9 @@ def grid_so_far(target: str, profile: Profile, seeds: int = 3,
     still running has written under ``grids/<target>/``: its features' reference (written
     first) and its points of that reference's numerics, of the first ``seeds`` seeds, the
     recipes with absent pairs at ``share`` only. A grid of CPU days spans sessions, and
-    the book shows it as it stands."""
+    the book shows it as it stands. A complete grid is shown whole (``seeds`` and
+    ``share`` filter only a running one); its seeds per recipe are the most any row
+    holds, so a row of fewer is not judged as whole."""
     done = committed(f"{target}/{BEYOND}")
     if done is not None:
         features = committed(f"{target}/{FEATURES}")
@@ -130,7 +132,7 @@ def grid_so_far(target: str, profile: Profile, seeds: int = 3,
         per_recipe = " to ".join(str(count) for count in counts)
         return GridSoFar(done.value, features.value,
                          f"complete ({per_recipe} seeds per recipe)", done.made_by,
-                         counts[0])
+                         counts[-1])
     grid = data_dir().parents[1] / "grids" / target
     if not (grid / FEATURES).is_file():
         raise FileNotFoundError(f"{grid}: neither a complete grid in book/data/{target} "
@@ -329,19 +331,29 @@ def targets_table(rows: Sequence[Row], recipe: str = "aware", seeds: int | None 
 @dataclass(frozen=True)
 class ShareSweep:
     """What the absent-share study says for one present-query measure: the lowest mean over
-    the ``recipe`` rows, the shares that reach it, the paper's mean and the lowest row's
-    difference from the paper."""
+    the ``recipe`` rows, the shares that reach it (a tie: several), the paper's mean and
+    each of those shares' difference from the paper (the same mean, its own interval)."""
 
     measure: str
     lowest: float
-    at: list[float]
     paper: float
-    drop: Difference
+    drops: dict[float, Difference]
 
     @property
-    def lost(self) -> bool:
-        """Whether the drop's interval lies wholly below zero."""
-        return self.drop.verdict() == "contradicts"
+    def at(self) -> list[float]:
+        """The shares of the lowest mean."""
+        return list(self.drops)
+
+    @property
+    def drop(self) -> Difference:
+        """The least favourable of the drops: the one whose interval lies lowest (its
+        upper end first)."""
+        return min(self.drops.values(), key=lambda d: (d.high, d.low))
+
+    @property
+    def lost_at(self) -> list[float]:
+        """The shares whose own drop's interval lies wholly below zero."""
+        return [share for share, d in self.drops.items() if d.verdict() == "contradicts"]
 
     @property
     def collapsed(self) -> bool:
@@ -352,26 +364,37 @@ class ShareSweep:
 def share_sweep(rows: Sequence[Row], measure: str, recipe: str = "aware") -> ShareSweep:
     """The absent-share study's worst case on ``measure`` (``R1@0.5`` or ``mAP``): ``rows``
     hold the paper's row and ``recipe`` at several absent shares."""
-    paper = next(row for row in rows if row["recipe"] == "paper")
+    paper = next((row for row in rows if row["recipe"] == "paper"), None)
     swept = [row for row in rows if row["recipe"] == recipe]
-    if not swept:
-        raise ValueError(f"the share study holds no {recipe} row")
+    if paper is None or not swept:
+        raise ValueError(f"the share study needs a paper row and {recipe} rows; it holds "
+                         f"{[row_name(row) for row in rows]}")
     least = min(value(row, measure) for row in swept)
-    at = [row for row in swept if value(row, measure) == least]
-    # a tie has the same mean, so its first row's interval speaks for it
-    return ShareSweep(measure, least, [row["absent_share"] for row in at],
-                      value(paper, measure), difference(at[0], paper, measure))
+    return ShareSweep(measure, least, value(paper, measure), {
+        row["absent_share"]: difference(row, paper, measure)
+        for row in swept if value(row, measure) == least})
 
 
 def shares_said(sweeps: Sequence[ShareSweep]) -> str:
     """One clause on the sweeps: which drops lie below zero, and whether any collapses."""
-    lost = [f"{s.measure} at {' and '.join(f'{100 * a:g} %' for a in s.at)}"
-            for s in sweeps if s.lost]
+    lost = [f"{s.measure} at {' and '.join(f'{100 * a:g} %' for a in s.lost_at)}"
+            for s in sweeps if s.lost_at]
     if not lost:
         return "no share costs present queries beyond the interval"
-    collapse = any(s.collapsed for s in sweeps if s.lost)
+    collapse = any(s.collapsed for s in sweeps if s.lost_at)
     return ("one seed's interval lies below zero for " + " and ".join(lost)
             + (", a collapse" if collapse else ", a loss, though not a collapse"))
+
+
+def numerics_said(provenance: Mapping[str, Any]) -> str:
+    """Whether a committed grid's points come from one machine's numerics, from its
+    provenance's ``point_numerics``, and what a mix would mean."""
+    if len(provenance.get("point_numerics", [])) > 1:
+        return ("Its points come from several kinds of machine, and each trains its own "
+                "contrastive encoder, so a difference between its rows mixes what the "
+                "rows change with the encoders' difference; the next regeneration "
+                "remakes it under one machine's numerics.")
+    return "Its points all come from one machine's numerics."
 
 
 def features_row(features: Mapping[str, Any]) -> Row:
