@@ -369,10 +369,11 @@ def share_sweep(rows: Sequence[Row], measure: str, recipe: str = "aware") -> Sha
     if paper is None or not swept:
         raise ValueError(f"the share study needs a paper row and {recipe} rows; it holds "
                          f"{[row_name(row) for row in rows]}")
-    least = min(value(row, measure) for row in swept)
+    means = [value(row, measure) for row in swept]
+    least = min(means)
     return ShareSweep(measure, least, value(paper, measure), {
         row["absent_share"]: difference(row, paper, measure)
-        for row in swept if value(row, measure) == least})
+        for row, mean in zip(swept, means, strict=True) if mean == least})
 
 
 def shares_said(sweeps: Sequence[ShareSweep]) -> str:
