@@ -30,6 +30,10 @@ def test_verdicts_follow_the_side_the_interval_excludes():
     assert Difference(0.5, -1.0, 2.0).verdict() == "unresolved"
     assert Difference(1.0, 0.0, 2.0).verdict() == "unresolved"     # 0 is inside
     assert Difference(1.234, 0.5, 2.0).cell() == "+1.23 [+0.50, +2.00]"
+    # a bound that decides the verdict shows its sign; an unresolved one keeps its places
+    assert Difference(0.035, 0.0004, 0.069).cell(3) == "+0.0350 [+0.0004, +0.0690]"
+    assert Difference(-0.5, -1.0, -0.001).cell() == "-0.500 [-1.000, -0.001]"
+    assert Difference(0.5, -0.001, 1.0).cell() == "+0.50 [-0.00, +1.00]"
     with pytest.raises(ValueError, match="direction"):
         Difference(0, 0, 0).verdict(0)
 

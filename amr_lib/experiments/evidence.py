@@ -54,9 +54,15 @@ class Difference:
         return "unresolved"
 
     def cell(self, decimals: int = 2) -> str:
-        """``+1.23 [+0.40, +2.10]``."""
-        return (f"{self.mean:+.{decimals}f} [{self.low:+.{decimals}f}, "
-                f"{self.high:+.{decimals}f}]")
+        """``+1.23 [+0.40, +2.10]``. A bound that excludes 0 never prints as zero: the
+        cell takes more decimals (up to four more) until it shows the verdict's sign."""
+        places = decimals
+        if self.verdict() != "unresolved":       # both bounds on one side of 0
+            nearest = min(abs(self.low), abs(self.high))
+            while round(nearest, places) == 0 and places < decimals + 4:
+                places += 1
+        return (f"{self.mean:+.{places}f} [{self.low:+.{places}f}, "
+                f"{self.high:+.{places}f}]")
 
     def to_json(self) -> dict[str, float]:
         return {"mean": self.mean, "ci_low": self.low, "ci_high": self.high}
