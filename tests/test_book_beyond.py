@@ -308,3 +308,19 @@ def test_a_grid_is_shown_as_far_as_it_has_gone(tmp_path, monkeypatch):
     # short aware row is not whole and no target is judged on it
     assert complete.state == "complete (1 to 2 seeds per recipe)" and complete.made_by
     assert complete.seeds == 2 and complete.whole("paper") and not complete.judged
+
+
+def test_the_verdicts_are_said_per_recipe_and_wait_for_every_seed():
+    """AWARE has PAPER's hits (R1, mAP unresolved), every present pair above every absent
+    one and a better SED; a row of fewer seeds than asked gets no verdict."""
+    said = book.verdicts_said([PAPER, AWARE], seeds=2)
+    assert said == ("aware (absent 0.25) is higher on lands on the queried event (%) / "
+                    "presence AUROC / AUROC, nearest class / SED F1 x 100; unresolved on "
+                    "the rest.")
+    one_seed = {**AWARE, "per_seed": AWARE["per_seed"][:1]}
+    assert book.verdicts_said([PAPER, one_seed], seeds=2) == (
+        "aware (absent 0.25) holds 1 of 2 seeds (the published model 2): no verdict yet.")
+    worse = {**PAPER, "recipe": "presence", "absent_share": 0.25}
+    assert book.verdicts_said([AWARE | {"recipe": "paper"}, worse]).startswith(
+        "presence (absent 0.25) is lower on lands")
+    assert book.whole(AWARE, 2) and not book.whole(one_seed, 2) and book.whole(one_seed, None)

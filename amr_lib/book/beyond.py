@@ -81,6 +81,12 @@ def seed_count(row: Row) -> int:
     return len(row["per_seed"])
 
 
+def whole(row: Row, seeds: int | None) -> bool:
+    """Whether the row holds ``seeds`` seeds (any count when ``seeds`` is None): a verdict
+    on fewer would leave out the seed-to-seed spread that the evidence rule resamples."""
+    return seeds is None or seed_count(row) >= seeds
+
+
 @dataclass(frozen=True)
 class GridSoFar:
     """A beyond grid as far as it has gone: its rows, its features' reference, a phrase
@@ -99,8 +105,7 @@ class GridSoFar:
 
     def whole(self, recipe: str) -> bool:
         """Whether it holds every seed of ``recipe``."""
-        return any(row["recipe"] == recipe and seed_count(row) >= self.seeds
-                   for row in self.rows)
+        return any(row["recipe"] == recipe and whole(row, self.seeds) for row in self.rows)
 
     @property
     def comparable(self) -> bool:
@@ -109,8 +114,7 @@ class GridSoFar:
 
     @property
     def judged(self) -> bool:
-        """Whether it holds every seed of both: a verdict on fewer would leave out the
-        seed-to-seed spread that the evidence rule resamples."""
+        """Whether it holds every seed of both (:func:`whole`)."""
         return self.whole("paper") and self.whole("aware")
 
 
@@ -258,6 +262,35 @@ def comparison_table(rows: Sequence[Row], measures: Sequence[str] = tuple(MEASUR
     return pd.DataFrame(table).T.rename_axis("recipe")
 
 
+# a verdict of the evidence rule on "the recipe is higher than AM-DETR", as the book says it
+VERDICT_WORDS = {"agrees": "higher", "contradicts": "lower", "unresolved": "unresolved"}
+
+
+def verdicts_said(rows: Sequence[Row], seeds: int | None = None) -> str:
+    """One sentence per recipe but the paper's: the measures of :data:`MEASURES` on which
+    it stands higher, and those on which it stands lower, than AM-DETR as published by
+    the evidence rule (the rest are unresolved). With ``seeds``, a recipe (or a paper
+    row) of fewer seeds gets no verdict, only its count."""
+    paper = next(row for row in rows if row["recipe"] == "paper")
+    said = []
+    for row in rows:
+        if row is paper:
+            continue
+        name = row_name(row)
+        if not (whole(row, seeds) and whole(paper, seeds)):
+            said.append(f"{name} holds {seed_count(row)} of {seeds} seeds "
+                        f"(the published model {seed_count(paper)}): no verdict yet.")
+            continue
+        words = {m: VERDICT_WORDS[difference(row, paper, m).verdict()] for m in MEASURES}
+        # " / " between measures: a measure's own name may hold a comma
+        parts = [f"{word} on " + " / ".join(MEASURES[m] for m in MEASURES if words[m] == word)
+                 for word in ("higher", "lower") if word in words.values()]
+        said.append(f"{name} is " + ("; ".join(parts) + (
+            "; unresolved on the rest" if "unresolved" in words.values() else "")
+            if parts else "unresolved on every measure") + ".")
+    return " ".join(said)
+
+
 def refusal_table(rows: Sequence[Row]) -> pd.DataFrame:
     """Per recipe, what its stored threshold does to test pairs (mean over seeds,
     percent): present queries answered "found", absent texts of any class and of the
@@ -317,7 +350,7 @@ def targets_table(rows: Sequence[Row], recipe: str = "aware", seeds: int | None 
                 "mAP", versus["mAP"], versus["mAP"].verdict() != "contradicts", 2),
             "SED F1 above AM-DETR's": (
                 "sed_f1", versus["sed_f1"], versus["sed_f1"].verdict() == "agrees", 2)}
-        short = seeds is not None and min(seed_count(row), seed_count(paper)) < seeds
+        short = not (whole(row, seeds) and whole(paper, seeds))
         pending = (f"pending (seeds: {recipe} {seed_count(row)}, paper "
                    f"{seed_count(paper)} of {seeds})")
         for target, (measure, gap, met, decimals) in checks.items():
