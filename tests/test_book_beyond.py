@@ -91,6 +91,14 @@ def test_the_share_sweep_names_the_worst_share_and_its_drop():
     even = book.share_sweep([study[0], study[2], row("aware", 0.25, hits)], "R1@0.5")
     assert even.at == [0.5, 0.25] and not even.lost_at   # a tie names every share
     assert book.shares_said([even]) == "no share costs present queries beyond the interval"
+    # a share above the paper beyond its interval is said too
+    more = [100.0] * 40
+    up = book.share_sweep([study[0], row("aware", 0.1, more), row("aware", 0.5, hits)],
+                          "R1@0.5")
+    assert up.at == [0.5] and up.gained_at == (0.1,)
+    assert book.shares_said([up]) == ("no share costs present queries beyond the interval"
+                                      ", and the interval lies wholly above zero for R1@0.5 "
+                                      "at 10 %")
     with pytest.raises(ValueError, match="aware rows"):
         book.share_sweep(study[:1], "mAP")
     with pytest.raises(ValueError, match="a paper row"):
@@ -314,13 +322,17 @@ def test_the_verdicts_are_said_per_recipe_and_wait_for_every_seed():
     """AWARE has PAPER's hits (R1, mAP unresolved), every present pair above every absent
     one and a better SED; a row of fewer seeds than asked gets no verdict."""
     said = book.verdicts_said([PAPER, AWARE], seeds=2)
-    assert said == ("aware (absent 0.25) is higher on lands on the queried event (%) / "
-                    "presence AUROC / AUROC, nearest class / SED F1 x 100; unresolved on "
-                    "the rest.")
+    assert said == ('The recipe "aware (absent 0.25)" is higher on landing on the queried '
+                    "event, presence AUROC, AUROC against the nearest class and SED F1; "
+                    "unresolved on R1@0.5 and mAP. No point yet of presence, class-aware "
+                    "and in-recording.")
     one_seed = {**AWARE, "per_seed": AWARE["per_seed"][:1]}
-    assert book.verdicts_said([PAPER, one_seed], seeds=2) == (
-        "aware (absent 0.25) holds 1 of 2 seeds (the published model 2): no verdict yet.")
+    assert book.verdicts_said([PAPER, one_seed], seeds=2).startswith(
+        'The recipe "aware (absent 0.25)" holds 1 of 2 seeds (the published model 2): '
+        "no verdict yet.")
     worse = {**PAPER, "recipe": "presence", "absent_share": 0.25}
     assert book.verdicts_said([AWARE | {"recipe": "paper"}, worse]).startswith(
-        "presence (absent 0.25) is lower on lands")
+        'The recipe "presence (absent 0.25)" is lower on landing')
     assert book.whole(AWARE, 2) and not book.whole(one_seed, 2) and book.whole(one_seed, None)
+    assert [book.listed(n) for n in ([], ["a"], ["a", "b"], ["a", "b", "c"])] == [
+        "", "a", "a and b", "a, b and c"]

@@ -254,9 +254,7 @@ def comparison_table(rows: Sequence[Row], measures: Sequence[str] = tuple(MEASUR
             decimals = 3 if measure.startswith("auroc") else 2
             text = f"{mean:.{decimals}f}"
             if row is not paper:
-                d = difference(row, paper, measure)
-                text += (f" ({d.mean:+.{decimals}f} [{d.low:+.{decimals}f}, "
-                         f"{d.high:+.{decimals}f}])")
+                text += f" ({difference(row, paper, measure).cell(decimals)})"
             cells[MEASURES[measure]] = text
         table[row_name(row)] = cells
     return pd.DataFrame(table).T.rename_axis("recipe")
@@ -264,30 +262,41 @@ def comparison_table(rows: Sequence[Row], measures: Sequence[str] = tuple(MEASUR
 
 # a verdict of the evidence rule on "the recipe is higher than AM-DETR", as the book says it
 VERDICT_WORDS = {"agrees": "higher", "contradicts": "lower", "unresolved": "unresolved"}
+# :data:`MEASURES` as a sentence names them (the table's headers hold units and commas)
+MEASURES_SAID = {"R1@0.5": "R1@0.5", "mAP": "mAP", "lands": "landing on the queried event",
+                 "auroc": "presence AUROC", "auroc_hard": "AUROC against the nearest class",
+                 "sed_f1": "SED F1"}
+
+
+def listed(names: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return " and ".join(filter(None, (", ".join(names[:-1]), names[-1]))) if names else ""
 
 
 def verdicts_said(rows: Sequence[Row], seeds: int | None = None) -> str:
     """One sentence per recipe but the paper's: the measures of :data:`MEASURES` on which
-    it stands higher, and those on which it stands lower, than AM-DETR as published by
-    the evidence rule (the rest are unresolved). With ``seeds``, a recipe (or a paper
-    row) of fewer seeds gets no verdict, only its count."""
+    it stands higher, lower or unresolved against AM-DETR as published by the evidence
+    rule; with ``seeds``, a recipe (or a paper row) of fewer seeds gets no verdict, only
+    its count. A last sentence names the recipes of :data:`RECIPES` with no row yet."""
     paper = next(row for row in rows if row["recipe"] == "paper")
     said = []
     for row in rows:
         if row is paper:
             continue
-        name = row_name(row)
+        name = f'The recipe "{row_name(row)}"'
         if not (whole(row, seeds) and whole(paper, seeds)):
             said.append(f"{name} holds {seed_count(row)} of {seeds} seeds "
                         f"(the published model {seed_count(paper)}): no verdict yet.")
             continue
         words = {m: VERDICT_WORDS[difference(row, paper, m).verdict()] for m in MEASURES}
-        # " / " between measures: a measure's own name may hold a comma
-        parts = [f"{word} on " + " / ".join(MEASURES[m] for m in MEASURES if words[m] == word)
-                 for word in ("higher", "lower") if word in words.values()]
-        said.append(f"{name} is " + ("; ".join(parts) + (
-            "; unresolved on the rest" if "unresolved" in words.values() else "")
-            if parts else "unresolved on every measure") + ".")
+        parts = [f"{word} on " + listed([MEASURES_SAID[m] for m in MEASURES
+                                         if words[m] == word])
+                 for word in VERDICT_WORDS.values() if word in words.values()]
+        said.append(f"{name} is " + "; ".join(parts) + ".")
+    missing = [name for name in RECIPES if name != "paper"
+               and not any(row["recipe"] == name for row in rows)]
+    if missing:
+        said.append(f"No point yet of {listed(missing)}.")
     return " ".join(said)
 
 
@@ -371,6 +380,7 @@ class ShareSweep:
     lowest: float
     paper: float
     drops: dict[float, Difference]
+    gained_at: tuple[float, ...] = ()    # the shares whose interval lies wholly above zero
 
     @property
     def at(self) -> list[float]:
@@ -403,21 +413,32 @@ def share_sweep(rows: Sequence[Row], measure: str, recipe: str = "aware") -> Sha
         raise ValueError(f"the share study needs a paper row and {recipe} rows; it holds "
                          f"{[row_name(row) for row in rows]}")
     means = [value(row, measure) for row in swept]
+    differences = [difference(row, paper, measure) for row in swept]
     least = min(means)
     return ShareSweep(measure, least, value(paper, measure), {
-        row["absent_share"]: difference(row, paper, measure)
-        for row, mean in zip(swept, means, strict=True) if mean == least})
+        row["absent_share"]: d
+        for row, mean, d in zip(swept, means, differences, strict=True) if mean == least},
+        tuple(row["absent_share"] for row, d in zip(swept, differences, strict=True)
+              if d.verdict() == "agrees"))
 
 
 def shares_said(sweeps: Sequence[ShareSweep]) -> str:
-    """One clause on the sweeps: which drops lie below zero, and whether any collapses."""
-    lost = [f"{s.measure} at {' and '.join(f'{100 * a:g} %' for a in s.lost_at)}"
-            for s in sweeps if s.lost_at]
+    """One clause on the sweeps: which drops lie below zero, and whether any collapses;
+    then which shares lie wholly above the paper, if any."""
+    def at(shares: Sequence[float]) -> str:
+        return listed([f"{100 * share:g} %" for share in shares])
+
+    lost = [f"{s.measure} at {at(s.lost_at)}" for s in sweeps if s.lost_at]
+    gained = [f"{s.measure} at {at(s.gained_at)}" for s in sweeps if s.gained_at]
     if not lost:
-        return "no share costs present queries beyond the interval"
-    collapse = any(s.collapsed for s in sweeps if s.lost_at)
-    return ("one seed's interval lies below zero for " + " and ".join(lost)
-            + (", a collapse" if collapse else ", a loss, though not a collapse"))
+        said = "no share costs present queries beyond the interval"
+    else:
+        collapse = any(s.collapsed for s in sweeps if s.lost_at)
+        said = ("one seed's interval lies below zero for " + listed(lost)
+                + (", a collapse" if collapse else ", a loss, though not a collapse"))
+    if gained:
+        said += f", and the interval lies wholly above zero for {listed(gained)}"
+    return said
 
 
 def numerics_said(provenance: Mapping[str, Any]) -> str:

@@ -97,10 +97,11 @@ def interval_table(rows: Sequence[Row], metrics: Sequence[str], several: bool = 
 
 
 def interval_text(difference: Difference, signed: bool = True) -> str:
-    """``+1.23 [+0.40, +2.10]`` (``signed``) or ``1.23 [0.40, 2.10]``."""
-    sign = "+" if signed else ""
-    return (f"{difference.mean:{sign}.2f} [{difference.low:{sign}.2f}, "
-            f"{difference.high:{sign}.2f}]")
+    """``+1.23 [+0.40, +2.10]`` (``signed``: a difference, :meth:`Difference.cell`) or
+    ``1.23 [0.40, 2.10]`` (a mean and its interval)."""
+    if signed:
+        return difference.cell(2)
+    return f"{difference.mean:.2f} [{difference.low:.2f}, {difference.high:.2f}]"
 
 
 @dataclass(frozen=True)
