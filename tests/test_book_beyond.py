@@ -86,7 +86,7 @@ def test_the_share_sweep_names_the_worst_share_and_its_drop():
     assert (sweep.lowest, sweep.at, sweep.paper) == (25.0, [0.1], 50.0)
     assert sweep.drop.mean == pytest.approx(-25.0) and sweep.lost_at == [0.1]
     assert sweep.collapsed
-    assert book.shares_said([sweep]) == ("one seed's interval lies below zero for "
+    assert book.shares_said([sweep]) == ("the interval lies below zero for "
                                          "R1@0.5 at 10 %, a collapse")
     even = book.share_sweep([study[0], study[2], row("aware", 0.25, hits)], "R1@0.5")
     assert even.at == [0.5, 0.25] and not even.lost_at   # a tie names every share
@@ -99,15 +99,34 @@ def test_the_share_sweep_names_the_worst_share_and_its_drop():
     assert book.shares_said([up]) == ("no share costs present queries beyond the interval"
                                       ", and the interval lies wholly above zero for R1@0.5 "
                                       "at 10 %")
+    # a loss at a share that is not the lowest is said too: 0.5 misses 4 of the paper's
+    # 20 hits and nothing else (40 %: its interval lies below zero; 10 points, a
+    # collapse), 0.1 trades 10 hits for 5 others (37.5 %, the lowest, but its interval
+    # holds zero)
+    four_fewer = [100.0] * 16 + [0.0] * 24
+    traded = [100.0] * 10 + [0.0] * 10 + [100.0] * 5 + [0.0] * 15
+    lost = book.share_sweep([study[0], row("aware", 0.1, traded),
+                             row("aware", 0.5, four_fewer)], "R1@0.5")
+    assert lost.at == [0.1] and lost.drop.verdict() == "unresolved"
+    assert lost.lost_at == [0.5] and lost.collapsed
+    assert book.shares_said([lost]) == ("the interval lies below zero for R1@0.5 at 50 %"
+                                        ", a collapse")
+    # a collapse is judged on the losses: a small loss beside a lowest mean far down
+    # whose interval holds zero is no collapse
+    small = book.ShareSweep("R1@0.5", 35.0, 50.0, {0.1: book.Difference(-15.0, -40.0, 5.0)},
+                            losses={0.5: book.Difference(-3.0, -5.0, -1.0)})
+    assert book.shares_said([small]) == ("the interval lies below zero for R1@0.5 at 50 %"
+                                         ", a loss, though not a collapse")
     with pytest.raises(ValueError, match="aware rows"):
         book.share_sweep(study[:1], "mAP")
     with pytest.raises(ValueError, match="a paper row"):
         book.share_sweep(study[1:], "mAP")
     # a tie: the same mean, each share judged by its own interval
     tie = book.ShareSweep("R1@0.5", 25.0, 50.0, {
-        0.1: book.Difference(-25.0, -30.0, -20.0), 0.5: book.Difference(-25.0, -51.0, 1.0)})
+        0.1: book.Difference(-25.0, -30.0, -20.0), 0.5: book.Difference(-25.0, -51.0, 1.0)},
+        losses={0.1: book.Difference(-25.0, -30.0, -20.0)})
     assert tie.at == [0.1, 0.5] and tie.lost_at == [0.1] and tie.drop.high == -20.0
-    assert book.shares_said([tie]) == ("one seed's interval lies below zero for "
+    assert book.shares_said([tie]) == ("the interval lies below zero for "
                                        "R1@0.5 at 10 %, a collapse")
 
 
@@ -262,7 +281,7 @@ def test_a_grid_is_shown_as_far_as_it_has_gone(tmp_path, monkeypatch):
 
     from amr_lib.experiments.beyond import point_key
     from amr_lib.model.recipes import RECIPES
-    from amr_lib.profiles import load_profile
+    from amr_lib.profiles import load_profile, profile_key
 
     profile = load_profile("quick")
     monkeypatch.chdir(tmp_path)
@@ -272,7 +291,13 @@ def test_a_grid_is_shown_as_far_as_it_has_gone(tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError, match="beyond_quick"):
         book.grid_so_far("beyond_quick", profile)
 
-    features = {"numerics": "machine A", "any": {"auroc": 0.7}, "hard": {"auroc": 0.6}}
+    # a features' reference of another definition of the profile is refused
+    features = {"numerics": "machine A", "profile": "older", "any": {"auroc": 0.7},
+                "hard": {"auroc": 0.6}}
+    (grid / "features_presence.json").write_text(json.dumps(features))
+    with pytest.raises(ValueError, match="another definition of the 'quick' profile"):
+        book.grid_so_far("beyond_quick", profile)
+    features["profile"] = profile_key(profile)
     (grid / "features_presence.json").write_text(json.dumps(features))
 
     def write(name, share, seed, numerics="machine A"):
@@ -316,6 +341,7 @@ def test_a_grid_is_shown_as_far_as_it_has_gone(tmp_path, monkeypatch):
     # short aware row is not whole and no target is judged on it
     assert complete.state == "complete (1 to 2 seeds per recipe)" and complete.made_by
     assert complete.seeds == 2 and complete.whole("paper") and not complete.judged
+    assert complete.provenance["machine"] == "a test" and running.provenance == {}
 
 
 def test_the_verdicts_are_said_per_recipe_and_wait_for_every_seed():

@@ -10,6 +10,7 @@ import pytest
 from amr_lib.book.pages import (
     committed,
     data_dir,
+    distinct,
     made_by,
     real_data,
     spread_cell,
@@ -101,6 +102,13 @@ def test_spread_is_shown_only_for_several_seeds():
     assert spread_cell({**three, "mAP": 28.96}, "mAP", decimals=1) == "29.0 ± 3.4"
     cells = spread_cells([{**three, "method": "am-detr"}], ["method"], ["mAP"])
     assert cells == {("am-detr",): {"mAP": "28.95 ± 3.44"}}
+
+
+def test_distinct_takes_the_decimals_that_tell_values_apart():
+    assert distinct([0.99934, 0.99847, 0.99983]) == ["0.999", "0.998", "1.000"]
+    assert distinct([0.5, 0.25]) == ["0.50", "0.25"]
+    assert distinct([0.7, 0.7]) == ["0.70", "0.70"]      # equal values stay at two
+    assert distinct([1.0, 1.0 - 1e-9]) == ["1.000000", "1.000000"]  # at most six
 
 
 def test_real_data_says_why_it_is_missing(monkeypatch, tmp_path):

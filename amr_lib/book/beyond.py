@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +31,7 @@ from amr_lib.experiments.evidence import Difference, bootstrap_statistic, paired
 from amr_lib.experiments.results import LiveCheck, live_check, stored_point
 from amr_lib.model.recipes import RECIPES
 from amr_lib.presence import ABSENT_SHARE, expected_calibration_error, reliability_bins
+from amr_lib.profiles import profile_key
 from amr_lib.spans import temporal_iou
 
 if TYPE_CHECKING:
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
 Row = Mapping[str, Any]
 # the issue's absolute bars, by measure: presence AUROC and landings on the queried event (%)
 TARGETS = {"auroc": 0.9, "lands": 85.0}
+# a collapse of present queries under absent pairs: a mean drop of this many points or more
+COLLAPSE_POINTS = 10.0
 
 
 def row_name(row: Row) -> str:
@@ -91,13 +94,15 @@ def whole(row: Row, seeds: int | None) -> bool:
 class GridSoFar:
     """A beyond grid as far as it has gone: its rows, its features' reference, a phrase
     saying how complete it is, the seeds per recipe it is meant to hold (each row holds
-    its own count so far) and, once complete, the command that made it."""
+    its own count so far) and, once complete, the command that made it and its
+    provenance (a running grid's points share one numerics by construction: empty)."""
 
     rows: list[Row]
     features: dict[str, Any]
     state: str
     made_by: str | None
     seeds: int
+    provenance: Mapping[str, Any] = field(default_factory=dict)
 
     def holds(self, recipe: str) -> bool:
         """Whether it holds a point of ``recipe``."""
@@ -136,12 +141,16 @@ def grid_so_far(target: str, profile: Profile, seeds: int = 3,
         per_recipe = " to ".join(str(count) for count in counts)
         return GridSoFar(done.value, features.value,
                          f"complete ({per_recipe} seeds per recipe)", done.made_by,
-                         counts[-1])
+                         counts[-1], done.provenance)
     grid = data_dir().parents[1] / "grids" / target
     if not (grid / FEATURES).is_file():
         raise FileNotFoundError(f"{grid}: neither a complete grid in book/data/{target} "
                                 f"nor a running one's {FEATURES}")
-    features = json.loads((grid / FEATURES).read_text(encoding="utf-8"))
+    features = stored_point(grid / FEATURES, {"profile": profile_key(profile)})
+    if features is None:
+        raise ValueError(f"{grid / FEATURES}: made for another definition of the "
+                         f"{profile.name!r} profile than the code gives now; its grid "
+                         "must be made again")
     asked = range(profile.seed, profile.seed + seeds)
     rows = [row for row in rows_from_points(grid / POINTS, profile, asked,
                                             features["numerics"])
@@ -381,6 +390,8 @@ class ShareSweep:
     paper: float
     drops: dict[float, Difference]
     gained_at: tuple[float, ...] = ()    # the shares whose interval lies wholly above zero
+    # the shares whose interval lies wholly below zero (any share, not only the lowest)
+    losses: dict[float, Difference] = field(default_factory=dict)
 
     @property
     def at(self) -> list[float]:
@@ -395,13 +406,13 @@ class ShareSweep:
 
     @property
     def lost_at(self) -> list[float]:
-        """The shares whose own drop's interval lies wholly below zero."""
-        return [share for share, d in self.drops.items() if d.verdict() == "contradicts"]
+        """The shares of :attr:`losses`."""
+        return list(self.losses)
 
     @property
     def collapsed(self) -> bool:
-        """Whether it is a collapse: a mean drop of 10 points or more."""
-        return self.drop.mean <= -10
+        """Whether a loss is a collapse: a mean drop of :data:`COLLAPSE_POINTS` or more."""
+        return any(d.mean <= -COLLAPSE_POINTS for d in self.losses.values())
 
 
 def share_sweep(rows: Sequence[Row], measure: str, recipe: str = "aware") -> ShareSweep:
@@ -415,11 +426,15 @@ def share_sweep(rows: Sequence[Row], measure: str, recipe: str = "aware") -> Sha
     means = [value(row, measure) for row in swept]
     differences = [difference(row, paper, measure) for row in swept]
     least = min(means)
+
+    def shares(verdict: str) -> dict[float, Difference]:
+        return {row["absent_share"]: d for row, d in zip(swept, differences, strict=True)
+                if d.verdict() == verdict}
+
     return ShareSweep(measure, least, value(paper, measure), {
         row["absent_share"]: d
         for row, mean, d in zip(swept, means, differences, strict=True) if mean == least},
-        tuple(row["absent_share"] for row, d in zip(swept, differences, strict=True)
-              if d.verdict() == "agrees"))
+        gained_at=tuple(shares("agrees")), losses=shares("contradicts"))
 
 
 def shares_said(sweeps: Sequence[ShareSweep]) -> str:
@@ -433,8 +448,8 @@ def shares_said(sweeps: Sequence[ShareSweep]) -> str:
     if not lost:
         said = "no share costs present queries beyond the interval"
     else:
-        collapse = any(s.collapsed for s in sweeps if s.lost_at)
-        said = ("one seed's interval lies below zero for " + listed(lost)
+        collapse = any(s.collapsed for s in sweeps)
+        said = ("the interval lies below zero for " + listed(lost)
                 + (", a collapse" if collapse else ", a loss, though not a collapse"))
     if gained:
         said += f", and the interval lies wholly above zero for {listed(gained)}"
