@@ -73,7 +73,7 @@ def test_differences_and_targets():
 
 def test_the_share_sweep_names_the_worst_share_and_its_drop():
     """Hand-made shares: aware at 0.1 hits half the queries the paper hits (a collapse),
-    at 0.5 the same ones (no drop): the worst is 0.1, 50 points below."""
+    at 0.5 the same ones (no drop): the worst is 0.1, 25 points below."""
     hits = [100.0] * 20 + [0.0] * 20
     half = [100.0] * 10 + [0.0] * 30
 
@@ -86,8 +86,8 @@ def test_the_share_sweep_names_the_worst_share_and_its_drop():
     assert (sweep.lowest, sweep.at, sweep.paper) == (25.0, [0.1], 50.0)
     assert sweep.drop.mean == pytest.approx(-25.0) and sweep.lost_at == [0.1]
     assert sweep.collapsed
-    assert book.shares_said([sweep]) == ("the interval lies below zero for "
-                                         "R1@0.5 at 10 %, a collapse")
+    assert book.shares_said([sweep]) == ("the difference's interval lies wholly below "
+                                         "zero for R1@0.5 at 10 %, a collapse")
     even = book.share_sweep([study[0], study[2], row("aware", 0.25, hits)], "R1@0.5")
     assert even.at == [0.5, 0.25] and not even.lost_at   # a tie names every share
     assert book.shares_said([even]) == "no share costs present queries beyond the interval"
@@ -97,8 +97,7 @@ def test_the_share_sweep_names_the_worst_share_and_its_drop():
                           "R1@0.5")
     assert up.at == [0.5] and up.gained_at == (0.1,)
     assert book.shares_said([up]) == ("no share costs present queries beyond the interval"
-                                      ", and the interval lies wholly above zero for R1@0.5 "
-                                      "at 10 %")
+                                      ", and wholly above zero for R1@0.5 at 10 %")
     # a loss at a share that is not the lowest is said too: 0.5 misses 4 of the paper's
     # 20 hits and nothing else (40 %: its interval lies below zero; 10 points, a
     # collapse), 0.1 trades 10 hits for 5 others (37.5 %, the lowest, but its interval
@@ -109,14 +108,19 @@ def test_the_share_sweep_names_the_worst_share_and_its_drop():
                              row("aware", 0.5, four_fewer)], "R1@0.5")
     assert lost.at == [0.1] and lost.drop.verdict() == "unresolved"
     assert lost.lost_at == [0.5] and lost.collapsed
-    assert book.shares_said([lost]) == ("the interval lies below zero for R1@0.5 at 50 %"
-                                        ", a collapse")
+    assert book.shares_said([lost]) == ("the difference's interval lies wholly below zero "
+                                        "for R1@0.5 at 50 %, a collapse")
     # a collapse is judged on the losses: a small loss beside a lowest mean far down
     # whose interval holds zero is no collapse
     small = book.ShareSweep("R1@0.5", 35.0, 50.0, {0.1: book.Difference(-15.0, -40.0, 5.0)},
                             losses={0.5: book.Difference(-3.0, -5.0, -1.0)})
-    assert book.shares_said([small]) == ("the interval lies below zero for R1@0.5 at 50 %"
-                                         ", a loss, though not a collapse")
+    assert book.shares_said([small]) == ("the difference's interval lies wholly below "
+                                         "zero for R1@0.5 at 50 %, a loss, though not a "
+                                         "collapse")
+    # with several losses, only those that collapse are called a collapse
+    assert book.shares_said([small, sweep]) == (
+        "the difference's interval lies wholly below zero for R1@0.5 at 50 % and R1@0.5 "
+        "at 10 %, a collapse for R1@0.5 at 10 % only")
     with pytest.raises(ValueError, match="aware rows"):
         book.share_sweep(study[:1], "mAP")
     with pytest.raises(ValueError, match="a paper row"):
@@ -126,8 +130,8 @@ def test_the_share_sweep_names_the_worst_share_and_its_drop():
         0.1: book.Difference(-25.0, -30.0, -20.0), 0.5: book.Difference(-25.0, -51.0, 1.0)},
         losses={0.1: book.Difference(-25.0, -30.0, -20.0)})
     assert tie.at == [0.1, 0.5] and tie.lost_at == [0.1] and tie.drop.high == -20.0
-    assert book.shares_said([tie]) == ("the interval lies below zero for "
-                                       "R1@0.5 at 10 %, a collapse")
+    assert book.shares_said([tie]) == ("the difference's interval lies wholly below zero "
+                                       "for R1@0.5 at 10 %, a collapse")
 
 
 def test_the_numerics_of_a_grid_are_said_from_its_provenance():

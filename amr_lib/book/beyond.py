@@ -10,7 +10,7 @@ per-recording SED counts (an F1), resampled with the seeds.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -131,7 +131,9 @@ def grid_so_far(target: str, profile: Profile, seeds: int = 3,
     recipes with absent pairs at ``share`` only. A grid of CPU days spans sessions, and
     the book shows it as it stands. A complete grid is shown whole (``seeds`` and
     ``share`` filter only a running one); its seeds per recipe are the most any row
-    holds, so a row of fewer is not judged as whole."""
+    holds, so a row of fewer is not judged as whole. A running grid whose features'
+    reference was made for another definition of the profile is a ``ValueError``: its
+    points would be dropped one by one, and it must be made again."""
     done = committed(f"{target}/{BEYOND}")
     if done is not None:
         features = committed(f"{target}/{FEATURES}")
@@ -383,14 +385,15 @@ def targets_table(rows: Sequence[Row], recipe: str = "aware", seeds: int | None 
 class ShareSweep:
     """What the absent-share study says for one present-query measure: the lowest mean over
     the ``recipe`` rows, the shares that reach it (a tie: several), the paper's mean and
-    each of those shares' difference from the paper (the same mean, its own interval)."""
+    each of those shares' difference from the paper (the same mean, its own interval);
+    then, over every share, those whose difference's interval lies wholly above zero
+    (``gained_at``) and those whose interval lies wholly below it (``losses``)."""
 
     measure: str
     lowest: float
     paper: float
     drops: dict[float, Difference]
     gained_at: tuple[float, ...] = ()    # the shares whose interval lies wholly above zero
-    # the shares whose interval lies wholly below zero (any share, not only the lowest)
     losses: dict[float, Difference] = field(default_factory=dict)
 
     @property
@@ -410,9 +413,15 @@ class ShareSweep:
         return list(self.losses)
 
     @property
+    def collapsed_at(self) -> list[float]:
+        """The shares whose loss is a collapse: a mean drop of :data:`COLLAPSE_POINTS` or
+        more (with its interval wholly below zero)."""
+        return [share for share, d in self.losses.items() if d.mean <= -COLLAPSE_POINTS]
+
+    @property
     def collapsed(self) -> bool:
-        """Whether a loss is a collapse: a mean drop of :data:`COLLAPSE_POINTS` or more."""
-        return any(d.mean <= -COLLAPSE_POINTS for d in self.losses.values())
+        """Whether any loss is a collapse."""
+        return bool(self.collapsed_at)
 
 
 def share_sweep(rows: Sequence[Row], measure: str, recipe: str = "aware") -> ShareSweep:
@@ -438,21 +447,27 @@ def share_sweep(rows: Sequence[Row], measure: str, recipe: str = "aware") -> Sha
 
 
 def shares_said(sweeps: Sequence[ShareSweep]) -> str:
-    """One clause on the sweeps: which drops lie below zero, and whether any collapses;
-    then which shares lie wholly above the paper, if any."""
-    def at(shares: Sequence[float]) -> str:
-        return listed([f"{100 * share:g} %" for share in shares])
+    """One clause on the sweeps: at which shares the difference's interval lies wholly
+    below zero, and which of those losses are collapses; then at which it lies wholly
+    above zero, if any."""
+    def named(shares_of: Callable[[ShareSweep], Sequence[float]]) -> list[str]:
+        return [f"{s.measure} at " + listed([f"{100 * share:g} %" for share in shares_of(s)])
+                for s in sweeps if shares_of(s)]
 
-    lost = [f"{s.measure} at {at(s.lost_at)}" for s in sweeps if s.lost_at]
-    gained = [f"{s.measure} at {at(s.gained_at)}" for s in sweeps if s.gained_at]
+    lost, collapsed = named(lambda s: s.lost_at), named(lambda s: s.collapsed_at)
+    gained = named(lambda s: s.gained_at)
     if not lost:
         said = "no share costs present queries beyond the interval"
     else:
-        collapse = any(s.collapsed for s in sweeps)
-        said = ("the interval lies below zero for " + listed(lost)
-                + (", a collapse" if collapse else ", a loss, though not a collapse"))
+        said = "the difference's interval lies wholly below zero for " + listed(lost)
+        if not collapsed:
+            said += ", a loss, though not a collapse"
+        elif collapsed == lost:
+            said += ", a collapse"
+        else:
+            said += f", a collapse for {listed(collapsed)} only"
     if gained:
-        said += f", and the interval lies wholly above zero for {listed(gained)}"
+        said += f", and wholly above zero for {listed(gained)}"
     return said
 
 

@@ -147,13 +147,14 @@ def spread_cells(rows: Sequence[Mapping[str, Any]], keys: Sequence[str],
             for row in rows}
 
 
-def distinct(values: Sequence[float], decimals: int = 2, most: int = 6) -> list[str]:
+def distinct(values: Sequence[float], decimals: int = 2, max_decimals: int = 6
+             ) -> list[str]:
     """``values`` printed with the fewest decimals (at least ``decimals``, at most
-    ``most``) at which those that differ no longer print alike: scores near 1, such as
-    0.99934 and 0.99847, would both read "1.00" at two."""
+    ``max_decimals``) at which those that differ no longer print alike: scores near 1,
+    such as 0.99934 and 0.99847, would both read "1.00" at two."""
     places = decimals
     differ = len(set(values))
-    while len({f"{v:.{places}f}" for v in values}) < differ and places < most:
+    while len({f"{v:.{places}f}" for v in values}) < differ and places < max_decimals:
         places += 1
     return [f"{v:.{places}f}" for v in values]
 
