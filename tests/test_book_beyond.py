@@ -97,7 +97,8 @@ def test_the_share_sweep_names_the_worst_share_and_its_drop():
                           "R1@0.5")
     assert up.at == [0.5] and up.gained_at == (0.1,)
     assert book.shares_said([up]) == ("no share costs present queries beyond the interval"
-                                      ", and wholly above zero for R1@0.5 at 10 %")
+                                      ", and the difference's interval lies wholly above "
+                                      "zero for R1@0.5 at 10 %")
     # a loss at a share that is not the lowest is said too: 0.5 misses 4 of the paper's
     # 20 hits and nothing else (40 %: its interval lies below zero; 10 points, a
     # collapse), 0.1 trades 10 hits for 5 others (37.5 %, the lowest, but its interval
@@ -117,6 +118,9 @@ def test_the_share_sweep_names_the_worst_share_and_its_drop():
     assert book.shares_said([small]) == ("the difference's interval lies wholly below "
                                          "zero for R1@0.5 at 50 %, a loss, though not a "
                                          "collapse")
+    assert book.shares_said([small, up]) == (
+        "the difference's interval lies wholly below zero for R1@0.5 at 50 %, a loss, "
+        "though not a collapse, and wholly above zero for R1@0.5 at 10 %")
     # with several losses, only those that collapse are called a collapse
     assert book.shares_said([small, sweep]) == (
         "the difference's interval lies wholly below zero for R1@0.5 at 50 % and R1@0.5 "

@@ -467,7 +467,9 @@ def shares_said(sweeps: Sequence[ShareSweep]) -> str:
         else:
             said += f", a collapse for {listed(collapsed)} only"
     if gained:
-        said += f", and wholly above zero for {listed(gained)}"
+        said += (", and wholly above zero" if lost else
+                 ", and the difference's interval lies wholly above zero")
+        said += f" for {listed(gained)}"
     return said
 
 
