@@ -85,7 +85,7 @@ def test_the_share_sweep_names_the_worst_share_and_its_drop():
     sweep = book.share_sweep(study, "R1@0.5")
     assert (sweep.lowest, sweep.at, sweep.paper) == (25.0, [0.1], 50.0)
     assert sweep.drop.mean == pytest.approx(-25.0) and sweep.lost_at == [0.1]
-    assert sweep.collapsed
+    assert sweep.collapsed_at == [0.1]
     assert book.shares_said([sweep]) == ("the difference's interval lies wholly below "
                                          "zero for R1@0.5 at 10 %, a collapse")
     even = book.share_sweep([study[0], study[2], row("aware", 0.25, hits)], "R1@0.5")
@@ -108,7 +108,7 @@ def test_the_share_sweep_names_the_worst_share_and_its_drop():
     lost = book.share_sweep([study[0], row("aware", 0.1, traded),
                              row("aware", 0.5, four_fewer)], "R1@0.5")
     assert lost.at == [0.1] and lost.drop.verdict() == "unresolved"
-    assert lost.lost_at == [0.5] and lost.collapsed
+    assert lost.lost_at == [0.5] and lost.collapsed_at == [0.5]
     assert book.shares_said([lost]) == ("the difference's interval lies wholly below zero "
                                         "for R1@0.5 at 50 %, a collapse")
     # a collapse is judged on the losses: a small loss beside a lowest mean far down

@@ -418,11 +418,6 @@ class ShareSweep:
         more (with its interval wholly below zero)."""
         return [share for share, d in self.losses.items() if d.mean <= -COLLAPSE_POINTS]
 
-    @property
-    def collapsed(self) -> bool:
-        """Whether any loss is a collapse."""
-        return bool(self.collapsed_at)
-
 
 def share_sweep(rows: Sequence[Row], measure: str, recipe: str = "aware") -> ShareSweep:
     """The absent-share study's worst case on ``measure`` (``R1@0.5`` or ``mAP``): ``rows``
