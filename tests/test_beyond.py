@@ -53,6 +53,9 @@ def test_each_recipe_has_its_point_with_per_unit_values(grid):
     assert provenance["command"].startswith("amr experiment beyond --profile quick")
     # every point made here: one fingerprint, this machine's
     assert provenance["point_numerics"] == [provenance["numerics"]["fingerprint"]]
+    # the points' own time, not the last run's (a resumed grid's run only reads them)
+    assert provenance["seconds"] == round(sum(p["seconds"] for r in rows
+                                              for p in r["per_seed"]))
 
 
 def test_a_finished_grid_is_read_back_without_training(grid, tiny_experiment_cache,

@@ -158,7 +158,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 def _recorded(command: str, out: str, run: Callable[[], Any],
               details: Callable[[Any], dict[str, Any]] | None = None) -> Any:
     """Run a study, then write ``OUT/provenance.json``: the command with its options, the
-    commit, the machine and the time it took (and ``details`` of the result, if given)."""
+    commit, the machine and the time it took (``details`` of the result, if given, add to
+    these or replace them)."""
     from amr_lib.experiments.results import PROVENANCE, provenance, write_json
 
     started = time.perf_counter()
@@ -184,12 +185,15 @@ def _recipe_list(text: str) -> list[str]:
     return _chosen(text, tuple(RECIPES), "recipes")
 
 
-def point_numerics(rows: list[dict[str, Any]]) -> dict[str, list[str]]:
-    """The numerics fingerprints the grid's points were made under (another machine's when
-    a finished grid of it was read back, ``--any-numerics``; several only for a grid made
-    before grids were kept to one numerics)."""
-    return {"point_numerics": sorted({point["numerics"] for row in rows
-                                      for point in row["per_seed"]})}
+def grid_details(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """What a beyond grid's provenance says of its points: the time they took, summed
+    (a grid that spans sessions took far longer than its last, resumed run), and the
+    numerics fingerprints they were made under (another machine's when a finished grid of
+    it was read back, ``--any-numerics``; several only for a grid made before grids were
+    kept to one numerics)."""
+    points = [point for row in rows for point in row["per_seed"]]
+    return {"seconds": round(sum(point["seconds"] for point in points)),
+            "point_numerics": sorted({point["numerics"] for point in points})}
 
 
 def _beyond(args: argparse.Namespace) -> int:
@@ -205,7 +209,7 @@ def _beyond(args: argparse.Namespace) -> int:
                         *(["--any-numerics"] if args.any_numerics else [])])
     rows = _recorded(command, args.out, lambda: run_beyond(
         load_profile(args.profile), args.seeds, args.out, args.recipes, args.absent_shares,
-        args.device, args.any_numerics), details=point_numerics)
+        args.device, args.any_numerics), details=grid_details)
     print(f"{'recipe':<14}{'share':>6}{'mAP':>8}{'AUROC':>8}{'hard':>8}{'SED F1':>8}")
     for row in rows:
         points = row["per_seed"]
