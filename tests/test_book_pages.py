@@ -158,7 +158,8 @@ def test_live_checks_table_requires_each_check_and_says_what_it_showed():
     assert states == ["changed", "same", "not recorded"]
     assert not changed.comparable and same.passed and not legacy.comparable
     assert table.loc["b", "largest gap"] == "5.00"
-    assert live_summary([repeats]).startswith("All 1 live values repeat")
+    assert live_summary([repeats]).startswith("The live run repeats its committed seed")
+    assert live_summary([repeats, repeats]).startswith("All 2 live runs repeat")
     said = live_summary([repeats, elsewhere])
     assert "before numerics fingerprints were recorded" in " ".join(said.split())
     assert all(len(line) <= 72 for line in said.splitlines())     # fits the code box

@@ -220,8 +220,9 @@ def live_summary(checks: Sequence[LiveCheck]) -> str:
     if not checks:
         return "No live value to check."
     if all(check.passed for check in checks):
-        return textwrap.fill(f"All {len(checks)} live values repeat their committed seeds "
-                             f"(within {LIVE_TOLERANCE} points, numerics "
+        repeat = ("The live run repeats its committed seed" if len(checks) == 1 else
+                  f"All {len(checks)} live runs repeat their committed seeds")
+        return textwrap.fill(f"{repeat} (within {LIVE_TOLERANCE} points, numerics "
                              f"{checks[0].live_numerics}).", COMMAND_WIDTH)
     return next(check.sentence(COMMAND_WIDTH) for check in checks if not check.passed)
 
